@@ -1,0 +1,363 @@
+"""``Application``: the registration API, the plugin host, the build, and start/stop."""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import ssl as _ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
+
+import pluggy
+
+from . import hookspecs
+from .filtering import CompiledFilter, RouteFilters
+from .hookcalls import Hooks
+from .http.finalize import GzipPolicy
+from .http.limits import Limits
+from .invoke import compile_call
+from .pipeline import Dispatcher, RouteEntry
+from .plugins import BUILTIN_PLUGINS
+from .registry import (
+    ClassMapping,
+    ConfigurationError,
+    ExpressionSpec,
+    MethodSpec,
+    Registry,
+    check_mapping_args,
+    mapping_for,
+    methods_of,
+)
+from .render import Renderer
+from .routes import ControllerClass, FilterSpec, Route
+from .servers.common import Server
+from .servers.config import ServerConfig
+from .servers.tls import make_ssl_context
+from .sessions import SessionFactory
+from .utils.scan import scan as _scan
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=type)
+_LIMIT_NAMES = frozenset(Limits.__dataclass_fields__)
+
+
+def _limits(base: Limits, options: Mapping[str, Any]) -> Limits:
+    unknown = set(options) - _LIMIT_NAMES
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    values = {name: getattr(base, name) for name in _LIMIT_NAMES}
+    values.update(options)
+    return Limits(**values)
+
+
+class Application:
+    """An isolated web application: its own routes, filters, error pages, sessions,
+    plugins and server.
+
+    Everything that decides how a request is served is a plugin registered in
+    ``plugin_manager``; the built-in ones (``naja_atra.routing``, ``naja_atra.resolvers``,
+    ...) run last, so a plugin of yours that implements the same hook wins.
+
+    ``run_sync_in_threadpool``: on the asyncio server, run plain (non-async) controllers in
+    a thread pool instead of on the event loop. Off by default: inline is fastest, but a
+    controller that blocks (sleep, a synchronous database call) then stalls every other
+    connection of that server for as long as it blocks.
+    """
+
+    def __init__(
+        self,
+        *,
+        resources: Optional[Mapping[str, str]] = None,
+        gzip_content_types: Union[set[str], frozenset[str], tuple[str, ...], list[str]] = (),
+        gzip_compress_level: int = 9,
+        run_sync_in_threadpool: bool = False,
+        threadpool_size: int = 32,
+        **limits: Any,
+    ) -> None:
+        self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.plugin_manager.add_hookspecs(hookspecs)
+        for name, plugin in BUILTIN_PLUGINS:
+            self.plugin_manager.register(plugin, name=name)
+        self._hooks = Hooks(self.plugin_manager)
+        self._registry = Registry()
+        self.resources: dict[str, str] = dict(resources or {})
+        self.gzip_content_types = frozenset(gzip_content_types)
+        self.gzip_compress_level = gzip_compress_level
+        self.run_sync_in_threadpool = run_sync_in_threadpool
+        self.threadpool_size = threadpool_size
+        self.limits = _limits(Limits(), limits)
+        self.session_factory: Optional[SessionFactory] = None
+        self._lock = threading.RLock()
+        self._dispatcher: Optional[Dispatcher] = None
+        self._configured = False
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self.server: Optional[Server] = None
+
+    # -- registration ------------------------------------------------------------------
+    def _changed(self) -> None:
+        """A registration after a build: rebuild before the next request."""
+        self._dispatcher = None
+
+    def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:
+        """Register a plugin (a module or object with ``naja_atra_*`` hook implementations)."""
+        registered = self.plugin_manager.register(plugin, name=name)
+        self._changed()
+        return registered
+
+    @property
+    def registry(self) -> Registry:
+        """What the decorators recorded (read by the built-in plugins at build)."""
+        return self._registry
+
+    @overload
+    def route(self, __target: F) -> F: ...
+
+    @overload
+    def route(self, url: str = "", *, regexp: str = "", method: MethodSpec = "",
+              headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
+              params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
+              ) -> Callable[[F], F]: ...
+
+    def route(self, url: Any = "", *, regexp: str = "", method: MethodSpec = "",
+              headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
+              params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
+              ) -> Any:
+        """Map a URL (or ``regexp=``) and method(s) to a controller function, method or class.
+
+        Works bare (``@route``) and called (``@route("/path", method="POST")``). On a class
+        it sets the path prefix and default methods of the class's routes.
+        """
+        if callable(url):
+            return self.route()(url)
+        path = str(url or "")
+        check_mapping_args(path, regexp, f"@route({path!r}, regexp={regexp!r})")
+
+        def decorate(target: F) -> F:
+            if inspect.isclass(target):
+                self._registry.class_mappings[target] = ClassMapping(path, methods_of(method))
+            else:
+                self._registry.mappings.append(mapping_for(
+                    target, path, regexp, method, params, headers,
+                    match_all_params_expressions, match_all_headers_expressions))
+            self._changed()
+            return target
+        return decorate
+
+    request_map = route
+
+    @overload
+    def controller(self, __cls: C) -> C: ...
+
+    @overload
+    def controller(self, *, singleton: bool = True, args: Optional[list[Any]] = None,
+                   kwargs: Optional[dict[str, Any]] = None) -> Callable[[C], C]: ...
+
+    def controller(self, __cls: Any = None, *, singleton: bool = True, args: Optional[list[Any]] = None,
+                   kwargs: Optional[dict[str, Any]] = None) -> Any:
+        """Make a controller class a singleton built with ``args``/``kwargs`` (bare or called)."""
+        def decorate(cls: C) -> C:
+            if not inspect.isclass(cls):
+                raise ConfigurationError(f"@controller goes on a class, not {cls!r}")
+            self._registry.controllers[cls] = ControllerClass(cls, singleton, tuple(args or ()), dict(kwargs or {}))
+            self._changed()
+            return cls
+        if __cls is not None:
+            return decorate(__cls)
+        return decorate
+
+    def request_filter(self, path: str = "", regexp: str = "") -> Callable[[F], F]:
+        """Register a filter for request paths matching the wildcard ``path`` or ``regexp``."""
+        if bool(path) == bool(regexp):
+            raise ConfigurationError("@request_filter needs exactly one of path or regexp")
+
+        def decorate(func: F) -> F:
+            self._registry.filters.append(FilterSpec(func, path=path, regexp=regexp))
+            self._changed()
+            return func
+        return decorate
+
+    def filter_map(self, regexp: str = "", filter_function: Optional[Callable[..., Any]] = None) -> Callable[[F], F]:
+        """The original framework's older filter API: a regexp filter."""
+        decorate = self.request_filter(regexp=regexp)
+        if filter_function is not None:
+            decorate(filter_function)
+        return decorate
+
+    @overload
+    def error_message(self, __func: F) -> F: ...
+
+    @overload
+    def error_message(self, *codes: str) -> Callable[[F], F]: ...
+
+    def error_message(self, *codes: Any) -> Any:
+        """Register an error page for status codes (``"404"``), ranges (``"40x"``) or, with
+        no code, every error. Its parameters ``code``, ``message`` and ``explain`` are filled
+        by name; what it returns is rendered like a controller's result."""
+        if len(codes) == 1 and callable(codes[0]):
+            return self.error_message()(codes[0])
+        keys = [str(c).strip().lower() for c in codes] or [""]
+
+        def decorate(func: F) -> F:
+            for key in keys:
+                self._registry.error_pages[key] = func
+            self._changed()
+            return func
+        return decorate
+
+    def set_session_factory(self, factory: SessionFactory) -> None:
+        """Store sessions with ``factory`` instead of in local memory."""
+        self.session_factory = factory
+        self._changed()
+
+    # -- build -------------------------------------------------------------------------
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The built request path (built on first use, rebuilt after a new registration)."""
+        dispatcher = self._dispatcher
+        if dispatcher is None:
+            dispatcher = self.build()
+        return dispatcher
+
+    def build(self) -> Dispatcher:
+        """Ask the plugins for router, resolvers, filters, converters and session factory."""
+        with self._lock:
+            if self._dispatcher is not None:
+                return self._dispatcher
+            hooks = self._hooks
+            if not self._configured:
+                self._configured = True
+                hooks.configure(self)
+            routes = self._registry.routes()
+            for route in routes:
+                try:
+                    hooks.route_added(self, route)
+                except ConfigurationError:
+                    raise
+                except Exception as exc:
+                    raise ConfigurationError(f"Route {route.describe().strip()} rejected: {exc}") from exc
+            router = hooks.make_router(self, routes)
+            if router is None:
+                raise ConfigurationError("No plugin provided a router (is naja_atra.routing blocked?)")
+            filters = [CompiledFilter(spec) for spec in hooks.request_filters(self)]
+            entries: dict[Any, RouteEntry] = {}
+            for route in router.table():
+                call = compile_call(route, lambda r, p: hooks.make_resolver(self, r, p))
+                entries[route] = RouteEntry(call, RouteFilters(route, filters), hooks.wrap_handler(self, route))
+            sessions = hooks.make_session_factory(self)
+            if sessions is None:
+                raise ConfigurationError("No plugin provided a session factory")
+            if self.run_sync_in_threadpool and self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threadpool_size, thread_name_prefix="naja_atra-sync")
+            self._dispatcher = Dispatcher(
+                self, router, entries, Renderer(hooks.response_converters(self)), sessions,
+                GzipPolicy(self.gzip_content_types, self.gzip_compress_level), self._executor)
+            return self._dispatcher
+
+    def routes(self) -> list[Route]:
+        """The route table, in the order the router tries it."""
+        return self.build().router.table()
+
+    # -- serving -----------------------------------------------------------------------
+    def scan(self, base_dir: str = "", regx: str = r"", project_dir: str = "") -> list[str]:
+        """Import the controller modules below ``project_dir``/``base_dir`` matching ``regx``."""
+        return _scan(base_dir, regx, project_dir)
+
+    def make_server(
+        self,
+        host: str = "",
+        port: int = 9090,
+        ssl: bool = False,
+        ssl_protocol: int = _ssl.PROTOCOL_TLS_SERVER,
+        ssl_check_hostname: bool = False,
+        keyfile: str = "",
+        certfile: str = "",
+        keypass: str = "",
+        ssl_context: Optional[_ssl.SSLContext] = None,
+        resources: Optional[Mapping[str, str]] = None,
+        connection_idle_time: Optional[float] = None,
+        keep_alive: bool = True,
+        keep_alive_max_request: Optional[int] = None,
+        gzip_content_types: Optional[Union[set[str], frozenset[str], list[str], tuple[str, ...]]] = None,
+        gzip_compress_level: Optional[int] = None,
+        prefer_coroutine: bool = False,
+        **limits: Any,
+    ) -> Server:
+        """The server ``start`` would run, built and bound but not yet serving."""
+        if resources:
+            self.resources.update(resources)
+        if gzip_content_types is not None:
+            self.gzip_content_types = frozenset(gzip_content_types)
+        if gzip_compress_level is not None:
+            self.gzip_compress_level = gzip_compress_level
+        options = dict(limits)
+        if connection_idle_time is not None:
+            options.setdefault("keep_alive_timeout", connection_idle_time)
+        if not keep_alive:
+            options["keep_alive_max_requests"] = 1
+        elif keep_alive_max_request:
+            options.setdefault("keep_alive_max_requests", keep_alive_max_request)
+        self.limits = _limits(self.limits, options)
+        if ssl_context is None and ssl:
+            ssl_context = make_ssl_context(ssl_protocol=ssl_protocol, ssl_check_hostname=ssl_check_hostname,
+                                           keyfile=keyfile, certfile=certfile, keypass=keypass)
+        self._changed()
+        self.build()
+        config = ServerConfig(host=host, port=port, ssl_context=ssl_context, limits=self.limits,
+                              prefer_coroutine=prefer_coroutine)
+        server = self._hooks.make_server(self, config)
+        if server is None:
+            raise ConfigurationError("No plugin provided a server")
+        server.bind()
+        self.server = server
+        return server
+
+    @contextlib.contextmanager
+    def lifespan(self) -> Iterator[None]:
+        """Enter every plugin's lifespan context; exit them in reverse order."""
+        with contextlib.ExitStack() as stack:
+            for cm in self._hooks.lifespan(self):
+                stack.enter_context(cm)
+            yield
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            self._changed()
+
+    def start(self, host: str = "", port: int = 9090, **options: Any) -> None:
+        """Serve until ``stop()`` (blocks). Options are those of SPEC.md's ``server.start``
+        plus the limits of ``naja_atra.http.limits.Limits`` by name."""
+        server = self.make_server(host, port, **options)
+        with self.lifespan():
+            server.serve_forever()
+
+    async def start_async(self, host: str = "", port: int = 9090, **options: Any) -> None:
+        """Serve inside the running event loop until ``stop()``."""
+        server = self.make_server(host, port, **options)
+        with self.lifespan():
+            await server.serve()
+
+    def stop(self) -> None:
+        """Stop serving: returns within about 2 s with the port closed."""
+        server = self.server
+        if server is not None:
+            server.shutdown()
+
+    def is_ready(self) -> bool:
+        """True once the server accepts connections."""
+        return self.server is not None and self.server.is_ready()
+
+    def run_in_thread(self, **options: Any) -> threading.Thread:
+        """Start serving in a daemon thread and return once it accepts (handy for tests)."""
+        server = self.make_server(**options)
+        thread = threading.Thread(target=self._serve_quietly, args=(server,), daemon=True,
+                                  name="naja_atra-server")
+        thread.start()
+        if not server.ready.wait(10):
+            raise RuntimeError("server did not become ready within 10 s")
+        return thread
+
+    def _serve_quietly(self, server: Server) -> None:
+        with self.lifespan():
+            server.serve_forever()
+
+

@@ -1,0 +1,44 @@
+"""Exceptions that end a request with an HTTP status."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+
+class HttpError(Exception):
+    """Raise (or return) this from a controller or filter to answer with an error status.
+
+    ``message`` is the short reason shown on the error page and ``explain`` the longer text.
+    """
+
+    def __init__(self, code: int = 400, message: str = "", explain: str = "") -> None:
+        super().__init__(f"HTTP_ERROR[{code}] {message}")
+        self.code: int = code
+        self.message: str = message
+        self.explain: str = explain
+
+
+class MethodNotAllowed(HttpError):
+    """A 405 that knows which methods the path does accept (sent as ``Allow``)."""
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__(405, "Method Not Allowed")
+        self.allowed: tuple[str, ...] = tuple(allowed)
+
+
+class ProtocolError(HttpError):
+    """Malformed or unacceptable bytes on the wire: the server answers ``code`` and closes.
+
+    Raised only by the sans-I/O core; it never reaches a controller.
+    """
+
+    def __init__(self, code: int, message: str, explain: str = "", close: bool = True) -> None:
+        super().__init__(code, message, explain)
+        self.close: bool = close
+
+
+class HeaderInjectionError(ValueError):
+    """A response header name or value that would split the response (CR, LF or NUL in it)."""
+
+    def __init__(self, name: str, value: Optional[str] = None) -> None:
+        what = f"header {name!r}" if value is None else f"value of header {name!r}"
+        super().__init__(f"Refusing {what}: CR, LF and NUL are not allowed in response headers")

@@ -1,0 +1,31 @@
+"""The limits that protect a server from oversized or slow input."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-server limits; each field is also a keyword of ``start()`` and ``Application``.
+
+    - ``max_header_size``: request line plus headers, in bytes (431 past it).
+    - ``max_headers``: number of header lines (431 past it).
+    - ``max_body_size``: request body, in bytes (413, decided before reading when the length is known).
+    - ``keep_alive_timeout``: seconds an idle keep-alive connection is kept open.
+    - ``header_timeout``: seconds a client has to send a whole request head once it starts.
+    - ``body_timeout``: seconds of silence tolerated while reading a body.
+    - ``keep_alive_max_requests``: requests served on one connection before it is closed (0: no limit).
+    - ``max_websocket_message``: bytes in one WebSocket message (1009 past it).
+    """
+
+    max_header_size: int = 64 * KIB
+    max_headers: int = 100
+    max_body_size: int = 16 * MIB
+    keep_alive_timeout: float = 15.0
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_max_requests: int = 0
+    max_websocket_message: int = 16 * MIB

@@ -1,0 +1,274 @@
+"""The response object controllers fill, and its streaming mode."""
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, Optional, Protocol, Union
+
+from .errors import HeaderInjectionError, HttpError
+from .request import Cookies
+from .wire import LAST_CHUNK, chunk, response_head
+
+if TYPE_CHECKING:
+    from .compression import GzipStream
+    from .request import Request
+
+HeaderValue = Union[str, list[str]]
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+
+
+def check_header(name: str, value: str) -> None:
+    """Raise ``HeaderInjectionError`` if the pair could split or corrupt a response."""
+    if not _TOKEN.match(name):
+        raise HeaderInjectionError(name)
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise HeaderInjectionError(name, value)
+
+
+class ResponseHeaders(MutableMapping[str, HeaderValue]):
+    """Response headers: case-insensitive names, a value or a list of values each.
+
+    Every name and value is checked when it is set, so a CR or LF smuggled in from user
+    input raises at that point instead of splitting the response.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, initial: Optional[Mapping[str, HeaderValue]] = None) -> None:
+        self._items: dict[str, tuple[str, HeaderValue]] = {}
+        if initial:
+            for name, value in initial.items():
+                self[name] = value
+
+    @staticmethod
+    def _checked(name: str, value: Any) -> HeaderValue:
+        if isinstance(value, (list, tuple)):
+            values = [str(v) for v in value]
+            for v in values:
+                check_header(name, v)
+            return values
+        text = str(value)
+        check_header(name, text)
+        return text
+
+    def __setitem__(self, name: str, value: HeaderValue) -> None:
+        self._items[name.lower()] = (name, self._checked(name, value))
+
+    def add(self, name: str, value: HeaderValue) -> None:
+        """Add a value, keeping the ones already set under the same name."""
+        key = name.lower()
+        new = self._checked(name, value)
+        if key not in self._items:
+            self._items[key] = (name, new)
+            return
+        old_name, old = self._items[key]
+        merged = (old if isinstance(old, list) else [old]) + (new if isinstance(new, list) else [new])
+        self._items[key] = (old_name, merged)
+
+    def __getitem__(self, name: str) -> HeaderValue:
+        return self._items[name.lower()][1]
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """Every (name, value) line to send, lists expanded."""
+        for name, value in self._items.values():
+            if isinstance(value, list):
+                for v in value:
+                    yield name, v
+            else:
+                yield name, value
+
+    def __repr__(self) -> str:
+        return f"ResponseHeaders({dict(self.items())!r})"
+
+
+class Channel(Protocol):
+    """Where a bound response's streamed bytes go: the driver's connection."""
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` now; callable from any thread."""
+
+
+class StreamHooks(Protocol):
+    """What the application contributes when a response starts streaming."""
+
+    def before_commit(self, request: Request, response: Response) -> None:
+        """Last changes before the head is sent (session cookie, for one)."""
+
+    def stream_gzip(self, request: Request, response: Response) -> Optional[GzipStream]:
+        """A compressor when this streamed response should be gzipped, else None."""
+
+
+class Response:
+    """An HTTP response: status, headers, cookies and body.
+
+    Return one from a controller, or take the live one as an argument and fill it.
+    ``write_bytes`` streams the body as it is produced (chunked on HTTP/1.1).
+    """
+
+    def __init__(
+        self,
+        status_code: int = 200,
+        headers: Optional[Mapping[str, HeaderValue]] = None,
+        body: Any = "",
+    ) -> None:
+        self.status_code: int = status_code
+        self._headers = ResponseHeaders(headers)
+        self._cookies = Cookies()
+        self.body: Any = body
+        self.error: Optional[HttpError] = None
+        self._committed = False
+        self._request: Optional[Request] = None
+        self._channel: Optional[Channel] = None
+        self._hooks: Optional[StreamHooks] = None
+        self._streaming = False
+        self._stream_closed = False
+        self._chunked = False
+        self._gzip: Optional[GzipStream] = None
+        self._lock: Optional[threading.Lock] = None
+
+    def bind(self, request: Request, channel: Channel) -> None:
+        """Attach the live response to its request and connection (drivers call this)."""
+        self._request = request
+        self._channel = channel
+
+    # -- headers and cookies ----------------------------------------------------------
+    @property
+    def headers(self) -> ResponseHeaders:
+        """The headers to send (case-insensitive, validated on every set)."""
+        return self._headers
+
+    @property
+    def cookies(self) -> Cookies:
+        """Cookies to send as ``Set-Cookie``."""
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, value: Cookies) -> None:
+        self._cookies = value
+
+    def set_header(self, key: str, value: str) -> None:
+        """Set a header, replacing any value it had."""
+        self._headers[key] = value
+
+    def add_header(self, key: str, value: HeaderValue) -> None:
+        """Add a header value, keeping earlier ones."""
+        self._headers.add(key, value)
+
+    def add_headers(self, headers: Optional[Mapping[str, HeaderValue]] = None) -> None:
+        """Add several headers."""
+        if headers:
+            for key, value in headers.items():
+                self._headers.add(key, value)
+
+    # -- ending the response early ----------------------------------------------------
+    @property
+    def is_sent(self) -> bool:
+        """True once the response is decided (an error or redirect sent, or streaming begun)."""
+        return self._committed
+
+    def send_error(self, status_code: int, message: str = "", explain: str = "") -> None:
+        """Answer with an error page for ``status_code``; the filter chain stops here."""
+        self.status_code = status_code
+        self.error = HttpError(status_code, message, explain)
+        self._committed = True
+
+    def send_redirect(self, url: str) -> None:
+        """Answer ``302 Found`` to ``url``; the filter chain stops here."""
+        self.status_code = 302
+        self.set_header("Location", url)
+        self.body = None
+        self._committed = True
+
+    def send_response(self) -> None:
+        """Mark the response as final; nothing further in the chain runs."""
+        self._committed = True
+
+    # -- streaming --------------------------------------------------------------------
+    def _stream_start(self) -> None:
+        request, channel = self._request, self._channel
+        if request is None or channel is None:
+            raise RuntimeError("write_bytes needs the live response the server passed to the controller")
+        self._streaming = True
+        self._committed = True
+        if self._hooks is not None:
+            self._hooks.before_commit(request, self)
+            self._gzip = self._hooks.stream_gzip(request, self)
+        headers = self._headers
+        headers.pop("Content-Length", None)
+        if self._gzip is not None:
+            headers["Content-Encoding"] = "gzip"
+            headers.add("Vary", "Accept-Encoding")
+        if request.version == "HTTP/1.1":
+            self._chunked = True
+            headers["Transfer-Encoding"] = "chunked"
+        else:
+            headers["Connection"] = "close"
+        lines = list(headers.pairs())
+        lines.extend(("Set-Cookie", morsel.OutputString()) for morsel in self._cookies.values())
+        channel.write(response_head(request.version, self.status_code, lines))
+
+    def _send_piece(self, data: bytes) -> None:
+        assert self._channel is not None and self._request is not None
+        if self._request.method == "HEAD" or not data:
+            return
+        self._channel.write(chunk(data) if self._chunked else data)
+
+    def write_bytes(self, data: Union[bytes, bytearray]) -> None:
+        """Send ``data`` to the client now; the head goes out with the first call."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("write_bytes takes bytes or bytearray")
+        if self._lock is None:
+            self._lock = threading.Lock()
+        with self._lock:
+            if self._stream_closed:
+                raise RuntimeError("the response is closed")
+            if not self._streaming:
+                self._stream_start()
+            payload = bytes(data)
+            if self._gzip is not None:
+                payload = self._gzip.compress(payload)
+            self._send_piece(payload)
+
+    def close(self) -> None:
+        """End a streamed body (sends the last chunk). Without streaming it only marks the response final."""
+        if not self._streaming:
+            self._committed = True
+            return
+        assert self._lock is not None
+        with self._lock:
+            if self._stream_closed:
+                return
+            self._stream_closed = True
+            if self._gzip is not None:
+                self._send_piece(self._gzip.finish())
+            if self._chunked and self._request is not None and self._request.method != "HEAD":
+                assert self._channel is not None
+                self._channel.write(LAST_CHUNK)
+
+    @property
+    def streaming(self) -> bool:
+        """True once ``write_bytes`` has sent the head."""
+        return self._streaming
+
+    @property
+    def stream_closed(self) -> bool:
+        """True once a streamed body was ended with ``close``."""
+        return self._stream_closed
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code}>"
+
+
+ResponseFactory = Callable[[], Response]

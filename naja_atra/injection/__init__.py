@@ -1,0 +1,1 @@
+"""Argument injection: the markers controllers use and how each argument is resolved."""

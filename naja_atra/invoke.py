@@ -1,0 +1,93 @@
+"""Compiling a route's controller into a plain call: instance, resolved arguments, result."""
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
+
+from .injection.params import Param, Resolver, controller_params, is_async_resolver
+from .registry import ConfigurationError
+from .routes import ControllerClass, Route
+
+if TYPE_CHECKING:
+    from .context import RequestContext
+
+SyncCall = Callable[["RequestContext"], Any]
+AsyncCall = Callable[["RequestContext"], Awaitable[Any]]
+
+
+def _instance_factory(owner: ControllerClass) -> Callable[[], Any]:
+    """How to get the object a method route runs on: one singleton, or one per request."""
+    cls, args, kwargs = owner.cls, tuple(owner.args), dict(owner.kwargs)
+    if not owner.singleton:
+        return lambda: cls(*args, **kwargs)
+    lock = threading.Lock()
+    holder: list[Any] = []
+
+    def singleton() -> Any:
+        if not holder:
+            with lock:
+                if not holder:
+                    holder.append(cls(*args, **kwargs))
+        return holder[0]
+    return singleton
+
+
+class CompiledCall:
+    """A route's controller with its resolvers chosen: ``sync(ctx)`` or ``await async_(ctx)``.
+
+    ``is_async`` is True when the controller or any resolver is asynchronous; then only
+    ``async_`` may be used.
+    """
+
+    __slots__ = ("route", "is_async", "sync", "async_")
+
+    def __init__(self, route: Route, resolvers: Sequence[tuple[Param, Resolver]]) -> None:
+        self.route = route
+        func = route.handler
+        make_instance = _instance_factory(route.owner) if route.owner is not None else None
+        names = tuple(p.name for p, _ in resolvers)
+        funcs = tuple(r for _, r in resolvers)
+        async_flags = tuple(is_async_resolver(r) for _, r in resolvers)
+        controller_async = inspect.iscoroutinefunction(func)
+        self.is_async = controller_async or any(async_flags)
+        pairs = tuple(zip(names, funcs))
+
+        def call_sync(ctx: RequestContext) -> Any:
+            kwargs = {name: resolve(ctx) for name, resolve in pairs}
+            if make_instance is not None:
+                return func(make_instance(), **kwargs)
+            return func(**kwargs)
+
+        async def call_async(ctx: RequestContext) -> Any:
+            kwargs = {}
+            for name, resolve, is_async in zip(names, funcs, async_flags):
+                value = resolve(ctx)
+                kwargs[name] = (await value) if is_async else value
+            result = func(make_instance(), **kwargs) if make_instance is not None else func(**kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        if not pairs and make_instance is None and not controller_async:
+            self.sync: SyncCall = lambda ctx: func()
+        else:
+            self.sync = call_sync
+        self.async_: AsyncCall = call_async
+
+
+def compile_call(route: Route, choose: Callable[[Route, Param], Optional[Resolver]]) -> CompiledCall:
+    """Inspect the controller once and pick a resolver for each of its parameters."""
+    try:
+        params = controller_params(route.handler, skip_first=route.owner is not None)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"Cannot inspect controller {route.name}: {exc}") from exc
+    resolvers: list[tuple[Param, Resolver]] = []
+    for param in params:
+        resolver = choose(route, param)
+        if resolver is None:
+            raise ConfigurationError(
+                f"Controller {route.name}: no way to resolve parameter {param.name!r} "
+                f"(annotation {param.annotation!r}); give it a default or a supported type")
+        resolvers.append((param, resolver))
+    return CompiledCall(route, resolvers)

@@ -1,0 +1,270 @@
+"""The request path: route match, filters, controller, rendering, errors, sessions.
+
+Everything here was decided at build time; per request it only calls plain closures.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
+
+from .context import FilterContext, RequestContext
+from .filtering import RouteFilters
+from .http.compression import GzipStream
+from .http.errors import HttpError, MethodNotAllowed
+from .http.finalize import GzipPolicy, finalize
+from .http.outgoing import Outgoing
+from .http.request import Request, SessionAccess
+from .http.response import Response
+from .invoke import CompiledCall
+from .render import Renderer
+from .routes import Router
+from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
+from .utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from .application import Application
+
+_log = get_logger("naja_atra.pipeline")
+_BODY_HEADERS = frozenset(("content-type", "content-length", "content-encoding", "transfer-encoding"))
+Wrapper = Callable[[Callable[[RequestContext], Any]], Callable[[RequestContext], Any]]
+
+
+class RouteEntry:
+    """One route ready to run: its filters and its (possibly wrapped) controller call."""
+
+    __slots__ = ("call", "filters", "is_async", "run_sync", "run_async")
+
+    def __init__(self, call: CompiledCall, filters: RouteFilters, wrappers: Sequence[Wrapper]) -> None:
+        self.call = call
+        self.filters = filters
+        funcs = list(filters.fixed or ()) + [f.func for f in filters.candidates]
+        self.is_async = call.is_async or any(inspect.iscoroutinefunction(f) for f in funcs)
+        sync_call: Callable[[RequestContext], Any] = call.sync
+        async_call: Callable[[RequestContext], Any] = call.async_
+        for wrap in wrappers:
+            sync_call, async_call = wrap(sync_call), wrap(async_call)
+        self.run_sync = sync_call
+        self.run_async = async_call
+
+
+class _Continuation:
+    """``do_chain()`` in an asynchronous chain: awaitable by an async filter, or run after a
+    plain filter returns."""
+
+    __slots__ = ("_start", "requested", "started")
+
+    def __init__(self, start: Callable[[], Awaitable[None]]) -> None:
+        self._start = start
+        self.requested = False
+        self.started = False
+
+    def trigger(self) -> _Continuation:
+        self.requested = True
+        return self
+
+    def __await__(self) -> Any:
+        self.started = True
+        return self._start().__await__()
+
+
+class LocalSessions(SessionAccess):
+    """Finds a request's session through the factory, by the session cookie."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.factory = factory
+
+    def get_session(self, request: Request, create: bool) -> Optional[Session]:
+        morsel = request.cookies.get(SESSION_COOKIE_NAME)
+        session_id = morsel.value if morsel is not None else ""
+        return self.factory.get_session(session_id, create)
+
+
+class Dispatcher:
+    """Serves requests for one built application; drivers call ``handle_sync`` or
+    ``handle_async`` and write the ``Outgoing`` it returns. Neither raises."""
+
+    def __init__(self, app: Application, router: Router, entries: dict[Any, RouteEntry],
+                 renderer: Renderer, sessions: SessionFactory, gzip: GzipPolicy,
+                 executor: Optional[Executor] = None) -> None:
+        self.app = app
+        self.router = router
+        self.entries = entries
+        self.renderer = renderer
+        self.sessions = LocalSessions(sessions)
+        self.gzip = gzip
+        self.executor = executor
+        self._loops = threading.local()
+
+    # -- the response stream hooks (see Response.StreamHooks) ---------------------------
+    def before_commit(self, request: Request, response: Response) -> None:
+        """Add the session cookie before a streamed head goes out."""
+        self._session_cookie(request, response)
+
+    def stream_gzip(self, request: Request, response: Response) -> Optional[GzipStream]:
+        """Gzip a streamed body when its content type is configured and accepted."""
+        content_type = response.headers.get("Content-Type")
+        if isinstance(content_type, str) and self.gzip.wants(request, content_type):
+            return GzipStream(self.gzip.level)
+        return None
+
+    # -- the request path ----------------------------------------------------------------
+    def _prepare(self, request: Request, response: Response) -> tuple[RequestContext, RouteEntry]:
+        request._session_access = self.sessions
+        response._hooks = self
+        match = self.router.match(request.method, request.path, request)
+        request.path_values = match.path_values
+        request.reg_groups = match.reg_groups
+        return RequestContext(self.app, request, response), self.entries[match.route]
+
+    def _run_chain_sync(self, ctx: RequestContext, entry: RouteEntry, filters: Sequence[Any], index: int) -> None:
+        response = ctx.response
+        if index == len(filters):
+            self.renderer.apply(entry.run_sync(ctx), ctx)
+            return
+
+        def next_step() -> None:
+            if not response.is_sent:
+                self._run_chain_sync(ctx, entry, filters, index + 1)
+        filters[index](FilterContext(ctx.app, ctx.request, response, next_step))
+
+    async def _run_chain_async(self, ctx: RequestContext, entry: RouteEntry, filters: Sequence[Any],
+                               index: int) -> None:
+        response = ctx.response
+        if index == len(filters):
+            self.renderer.apply(await entry.run_async(ctx), ctx)
+            return
+
+        async def rest() -> None:
+            if not response.is_sent:
+                await self._run_chain_async(ctx, entry, filters, index + 1)
+        continuation = _Continuation(rest)
+        result = filters[index](FilterContext(ctx.app, ctx.request, response, continuation.trigger))
+        if inspect.isawaitable(result):
+            await result
+        if continuation.requested and not continuation.started:
+            await continuation
+
+    def _run_sync(self, ctx: RequestContext, entry: RouteEntry) -> None:
+        filters = entry.filters.for_path(ctx.request.path)
+        if not filters:
+            self.renderer.apply(entry.run_sync(ctx), ctx)
+        else:
+            self._run_chain_sync(ctx, entry, filters, 0)
+
+    async def _run_async(self, ctx: RequestContext, entry: RouteEntry) -> None:
+        filters = entry.filters.for_path(ctx.request.path)
+        if not filters:
+            self.renderer.apply(await entry.run_async(ctx), ctx)
+        else:
+            await self._run_chain_async(ctx, entry, filters, 0)
+
+    def _thread_loop(self) -> asyncio.AbstractEventLoop:
+        """An event loop owned by this worker thread, for async routes on the threading server."""
+        loop: Optional[asyncio.AbstractEventLoop] = getattr(self._loops, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            self._loops.loop = loop
+        return loop
+
+    def handle_sync(self, request: Request, response: Response) -> Outgoing:
+        """Serve one request on the calling thread (the threading driver)."""
+        ctx: Optional[RequestContext] = None
+        try:
+            ctx, entry = self._prepare(request, response)
+            if entry.is_async:
+                self._thread_loop().run_until_complete(self._run_async(ctx, entry))
+            else:
+                self._run_sync(ctx, entry)
+            if response.error is not None:
+                raise response.error
+        except BaseException as exc:  # noqa: B036 - every failure becomes a response
+            return self._fail(request, response, ctx, exc)
+        return self._finish(request, response)
+
+    async def handle_async(self, request: Request, response: Response) -> Outgoing:
+        """Serve one request in the running event loop (the asyncio driver)."""
+        ctx: Optional[RequestContext] = None
+        try:
+            ctx, entry = self._prepare(request, response)
+            if entry.is_async:
+                await self._run_async(ctx, entry)
+            elif self.executor is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self.executor, self._run_sync, ctx, entry)
+            else:
+                self._run_sync(ctx, entry)
+            if response.error is not None:
+                raise response.error
+        except BaseException as exc:  # noqa: B036 - every failure becomes a response
+            if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
+                raise
+            return self._fail(request, response, ctx, exc)
+        return self._finish(request, response)
+
+    # -- endings ---------------------------------------------------------------------------
+    def _session_cookie(self, request: Request, response: Response) -> None:
+        session = request._session
+        secure = request.scheme == "https"
+        if session is not None and session.is_valid:
+            response.add_header("Set-Cookie", session_cookie(SESSION_COOKIE_NAME, session, secure))
+        elif session is not None and SESSION_COOKIE_NAME in request.cookies:
+            response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))
+
+    def _finish(self, request: Request, response: Response) -> Outgoing:
+        close = not request.keep_alive
+        if not response.streaming:
+            if request._session is not None:
+                self._session_cookie(request, response)
+        try:
+            return finalize(request, response, self.gzip, close)
+        except HttpError as error:
+            return self._fail(request, Response(), None, error)
+
+    def _fail(self, request: Request, response: Response, ctx: Optional[RequestContext],
+              exc: BaseException) -> Outgoing:
+        if response.streaming:
+            # The head is already out: the only honest signal left is to cut the connection.
+            _log.error("Error after a streamed response began for %s %s", request.method, request.path,
+                       exc_info=exc)
+            return Outgoing(b"", (), True)
+        if isinstance(exc, HttpError):
+            error = exc
+        else:
+            _log.error("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
+            error = HttpError(500, "Internal Server Error")
+            error.__cause__ = exc
+        fresh = Response(error.code)
+        fresh.bind(request, _NoChannel())
+        if ctx is None:
+            ctx = RequestContext(self.app, request, fresh)
+        else:
+            ctx.response = fresh
+        try:
+            rendered = self.app._hooks.handle_error(ctx, error)
+        except Exception as render_exc:  # an error page that fails must not take the server down
+            _log.error("Error page for %d failed", error.code, exc_info=render_exc)
+            rendered = None
+        if rendered is None:
+            rendered = Response(error.code, body=f"{error.code} {error.message}")
+        if isinstance(error, MethodNotAllowed):
+            rendered.headers["Allow"] = ", ".join(error.allowed)
+        for name, value in response.headers.items():  # what a filter set before send_error
+            if name.lower() not in _BODY_HEADERS and name not in rendered.headers:
+                rendered.headers[name] = value
+        rendered.bind(request, _NoChannel())
+        try:
+            return finalize(request, rendered, self.gzip, not request.keep_alive)
+        except (HttpError, TypeError) as final_exc:
+            _log.error("Cannot render the error response", exc_info=final_exc)
+            plain = Response(500, body="500 Internal Server Error")
+            return finalize(request, plain, self.gzip, True)
+
+
+class _NoChannel:
+    """The channel of an error response: streaming is not possible there."""
+
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("an error response cannot stream")

@@ -1,0 +1,56 @@
+"""Built-in plugin ``naja_atra.errors``: ``@error_message`` pages and the default page."""
+from __future__ import annotations
+
+import html
+import inspect
+import json
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ..hookspecs import hookimpl
+from ..http.response import Response
+from ..http.status import reason_phrase
+
+if TYPE_CHECKING:
+    from ..application import Application
+    from ..context import RequestContext
+    from ..http.errors import HttpError
+
+
+def page_for(pages: dict[str, Callable[..., Any]], code: int) -> Optional[Callable[..., Any]]:
+    """The registered page for ``code``: exact ("404"), then range ("40x"), then catch-all."""
+    text = str(code)
+    return pages.get(text) or pages.get(text[:2] + "x") or pages.get(text[:1] + "xx") or pages.get("")
+
+
+def _call_page(page: Callable[..., Any], error: HttpError, ctx: RequestContext) -> Any:
+    values = {"code": error.code, "status_code": error.code, "message": error.message,
+              "explain": error.explain, "error": error, "request": ctx.request}
+    params = inspect.signature(page).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return page(**values)
+    return page(**{name: values[name] for name in params if name in values})
+
+
+def default_page(error: HttpError, ctx: RequestContext) -> Response:
+    """A small HTML page, or JSON when the client asks for JSON rather than HTML."""
+    message = error.message or reason_phrase(error.code)
+    accept = ctx.request.headers.get("Accept") or ""
+    if "json" in accept and "html" not in accept:
+        body = json.dumps({"code": error.code, "message": message, "explain": error.explain})
+        return Response(error.code, {"Content-Type": "application/json; charset=utf-8"}, body)
+    explain = f"<p>{html.escape(error.explain)}</p>" if error.explain else ""
+    page = (f"<!DOCTYPE html><html><head><title>{error.code} {html.escape(message)}</title></head>"
+            f"<body><h1>{error.code} {html.escape(message)}</h1>{explain}</body></html>")
+    return Response(error.code, {"Content-Type": "text/html; charset=utf-8"}, page)
+
+
+@hookimpl(trylast=True)
+def naja_atra_handle_error(app: Application, ctx: RequestContext, error: HttpError) -> Optional[Response]:
+    """Render the application's error page for the code, else the default page."""
+    page = page_for(app.registry.error_pages, error.code)
+    if page is None:
+        return default_page(error, ctx)
+    ctx.response.status_code = error.code
+    result = _call_page(page, error, ctx)
+    app.dispatcher.renderer.apply(result, ctx)
+    return ctx.response

@@ -1,0 +1,16 @@
+"""Built-in plugin ``naja_atra.filters``: the filters registered with ``@request_filter``."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from ..hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ..application import Application
+    from ..routes import FilterSpec
+
+
+@hookimpl(trylast=True)
+def naja_atra_request_filters(app: Application) -> Sequence[FilterSpec]:
+    """The application's filters, in registration order."""
+    return list(app.registry.filters)
