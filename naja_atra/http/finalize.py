@@ -100,7 +100,7 @@ def _static_file(request: Request, response: Response, static: StaticFile, close
     _connection_header(request, response, close)
     if request.method == "HEAD":
         return Outgoing(_head(request, response), (), close)
-    return Outgoing(_head(request, response), iter_file(static.file_path), close)
+    return Outgoing(_head(request, response), iter_file(static.file_path, length=stat.st_size), close)
 
 
 def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:

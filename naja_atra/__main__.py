@@ -1,0 +1,53 @@
+"""``python -m naja_atra``: scan a project for controllers and serve them."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any, Optional, Sequence
+
+from . import default_app
+from .utils import logger
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the original framework, plus ``--routes`` and plugin options."""
+    parser = argparse.ArgumentParser(prog="python -m naja_atra", description="Serve the controllers of a project.")
+    parser.add_argument("-p", "--port", type=int, default=9090, help="port to listen on (default: 9090)")
+    parser.add_argument("-b", "--bind", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
+    parser.add_argument("-s", "--scan", default=os.getcwd(), help="project folder to scan for controllers")
+    parser.add_argument("--regex", default="", help="only import modules whose name matches this expression")
+    parser.add_argument("-r", "--resources", default="", help="folder of static files, served under /")
+    parser.add_argument("--loglevel", default="", help="log level (default: info)")
+    parser.add_argument("--prefer-coroutine", action="store_true", help="use the asyncio server")
+    parser.add_argument("--routes", action="store_true", help="print the route table and exit")
+    default_app._hooks.add_cli_options(parser)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.loglevel:
+        logger.set_level(args.loglevel.upper())
+    default_app.scan(regx=args.regex, project_dir=args.scan)
+    if args.resources:
+        default_app.resources["/**"] = os.path.abspath(args.resources)
+    if args.routes:
+        for route in default_app.routes():
+            print(route.describe().rstrip())
+        return 0
+
+    def on_signal(signum: int, frame: Any) -> None:
+        logger.get_logger("naja_atra.cli").info("Signal %d received, stopping", signum)
+        default_app.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    default_app.start(host=args.bind, port=args.port, prefer_coroutine=args.prefer_coroutine)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Small helpers shared by the framework: the logger API and module scanning."""
