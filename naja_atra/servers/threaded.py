@@ -1,0 +1,459 @@
+"""The threading driver: an accept loop and one daemon thread per connection.
+
+Blocking sockets keep the per-connection code straight-line: read until the reader has a
+request, hand it to ``dispatcher.handle_sync``, write the :class:`Outgoing`, repeat while
+the connection is kept alive. Every blocking read is bounded by a socket timeout derived
+from the phase the reader is in (see :meth:`_Connection._receive`).
+"""
+from __future__ import annotations
+
+import asyncio
+import selectors
+import socket
+import ssl
+import threading
+import time
+from typing import Optional
+
+from ..http.outgoing import Outgoing
+from ..http.parser import RequestHead
+from ..http.request import Request
+from ..http.response import Response
+from ..http.wire import CONTINUE_100, error_bytes
+from .common import (
+    BODY,
+    CONTINUE,
+    ERROR,
+    HEAD,
+    IDLE,
+    NEED_DATA,
+    AppLike,
+    BaseServer,
+    RequestReader,
+    client_address,
+    internal_error,
+    logger,
+    set_nodelay,
+)
+from .config import ServerConfig
+
+__all__ = ["ThreadingServer"]
+
+RECV_SIZE = 64 * 1024
+#: A list body up to this size is joined with the head into one ``sendall``.
+_JOIN_LIMIT = 256 * 1024
+#: After an error response, how long (s) and how much to read and discard before closing,
+#: so the client's unsent body does not turn our close into a reset that eats the response.
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 1024 * 1024
+#: What shutdown() may spend in total (it promises 2 s).
+_SHUTDOWN_BUDGET = 1.8
+
+
+class _ConnectionClosed(ConnectionError):
+    """Writing to a connection that is already closed."""
+
+
+class _Connection:
+    """One client connection, served on its own thread.
+
+    It is also the :class:`~naja_atra.http.response.Channel` of its responses: ``write``
+    sends right away, under a lock so a controller streaming from another thread cannot
+    interleave with the driver's own writes.
+    """
+
+    def __init__(
+        self, server: ThreadingServer, sock: socket.socket, address: Optional[tuple[str, int]]
+    ) -> None:
+        self.server = server
+        self.sock = sock
+        self.address = address
+        self.limits = server.config.limits
+        self.reader = RequestReader(self.limits)
+        self.write_lock = threading.Lock()
+        self.busy = False  # handling a request: shutdown() gives it the grace period
+        self.closed = False
+        self.thread: Optional[threading.Thread] = None
+        # When the head being read must be complete; for the first request it counts from
+        # the accept, for later ones from their first byte.
+        self.head_deadline: Optional[float] = time.monotonic() + self.limits.header_timeout
+
+    # -- the thread ---------------------------------------------------------------------
+    def run(self) -> None:
+        """Thread body: handshake, serve requests, and always close and deregister."""
+        try:
+            if self.server.config.ssl_context is not None and not self._handshake():
+                return
+            self._serve()
+        except OSError as exc:  # the client went away, a timeout, or shutdown() cut it
+            logger.debug("connection %s ended: %r", self.address, exc)
+        except Exception:
+            logger.exception("unexpected error on connection %s", self.address)
+        finally:
+            self.close()
+            self.server._forget(self)
+
+    def _handshake(self) -> bool:
+        """TLS handshake, here rather than in the accept loop so a slow client stalls no one."""
+        context = self.server.config.ssl_context
+        assert context is not None
+        tls = context.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+        self.sock = tls
+        if self.server.stopping:
+            return False
+        tls.settimeout(self.server.config.handshake_timeout)
+        try:
+            tls.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            logger.debug("TLS handshake with %s failed: %r", self.address, exc)
+            return False
+        return True
+
+    def _serve(self) -> None:
+        reader = self.reader
+        served = 0
+        max_requests = self.limits.keep_alive_max_requests
+        while True:
+            event = reader.next_event()
+            if event == NEED_DATA:
+                if self.server.stopping or not self._receive():
+                    return
+            elif event == CONTINUE:
+                self._send(CONTINUE_100)
+            elif event == ERROR:
+                error = reader.error
+                assert error is not None
+                self._send(error_bytes(error.code, error.message))
+                self._linger()
+                return
+            else:
+                served += 1
+                head, body = reader.take()
+                out = self._handle(head, body)
+                if self._take_over(out):
+                    return
+                if out.close or not head.keep_alive or (max_requests and served >= max_requests):
+                    return
+                self.head_deadline = None
+
+    # -- reading ------------------------------------------------------------------------
+    def _receive(self) -> bool:
+        """Read once into the reader; False when the connection should end.
+
+        The timeout depends on the phase: idle between requests ``keep_alive_timeout``
+        (then close silently); reading a head, whatever is left until ``head_deadline`` (so
+        a client trickling bytes cannot extend it; then 408); reading a body,
+        ``body_timeout`` of silence per read (then close).
+        """
+        phase = self.reader.phase
+        now = time.monotonic()
+        if phase == BODY:
+            timeout = self.limits.body_timeout
+        elif phase == IDLE and self.head_deadline is None:
+            timeout = self.limits.keep_alive_timeout
+        else:
+            if self.head_deadline is None:
+                self.head_deadline = now + self.limits.header_timeout
+            timeout = self.head_deadline - now
+            if timeout <= 0:
+                return self._timed_out(phase)
+        try:
+            self.sock.settimeout(timeout)
+            data = self.sock.recv(RECV_SIZE)
+        except socket.timeout:
+            return self._timed_out(phase)
+        if not data:
+            return False  # EOF: the client is gone (mid-body or between requests)
+        self.reader.buf += data
+        return True
+
+    def _timed_out(self, phase: int) -> bool:
+        if phase == HEAD:
+            # A partial head: tell the client why (408) before closing.
+            try:
+                self._send(error_bytes(408, "Request Timeout"))
+            except OSError:
+                return False
+            self._linger()
+        return False
+
+    # -- handling -----------------------------------------------------------------------
+    def _handle(self, head: RequestHead, body: bytes) -> Outgoing:
+        """Build the request and response, run the application, write what it returns."""
+        request = Request(head, body, client_address=self.address, scheme=self.server.scheme)
+        response = Response()
+        response.bind(request, self)
+        self.busy = True
+        try:
+            try:
+                out = self.server.app.dispatcher.handle_sync(request, response)
+            except Exception as exc:
+                out = internal_error(exc)
+            self._write_outgoing(out)
+        finally:
+            self.busy = False
+        return out
+
+    def _take_over(self, out: Outgoing) -> bool:
+        """The seam for protocol upgrades (WebSocket): hand the socket to ``out.upgrade``.
+
+        An ``Outgoing`` that carries an ``upgrade`` callable (after a ``101 Switching
+        Protocols`` head) gets the socket and the bytes already read past the request;
+        it runs on this thread and returns when the upgraded connection is over. Returns
+        True when it took the connection.
+        """
+        upgrade = getattr(out, "upgrade", None)
+        if upgrade is None:
+            return False
+        leftover = bytes(self.reader.buf)
+        self.reader.buf.clear()
+        self.sock.settimeout(None)
+        upgrade(self.sock, leftover)
+        return True
+
+    # -- writing ------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Send ``data`` now (the response channel); callable from any thread."""
+        if data:
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        with self.write_lock:
+            if self.closed:
+                raise _ConnectionClosed("the connection is closed")
+            # A client that stops reading gets body_timeout before the send gives up.
+            self.sock.settimeout(self.limits.body_timeout)
+            self.sock.sendall(data)
+
+    def _write_outgoing(self, out: Outgoing) -> None:
+        body = out.body
+        try:
+            if isinstance(body, (list, tuple)) and sum(map(len, body)) <= _JOIN_LIMIT:
+                data = out.head + b"".join(body) if body else out.head
+                if data:
+                    self._send(data)
+                return
+            if out.head:
+                self._send(out.head)
+            for piece in body:
+                if piece:
+                    self._send(piece)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    # -- closing ------------------------------------------------------------------------
+    def _linger(self) -> None:
+        """Half-close, then drain what the client still sends for a moment, before closing.
+
+        Closing a socket with unread input makes the kernel send a reset, which can
+        destroy the error response before the client reads it.
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            drained = 0
+            while drained < _LINGER_BYTES and not self.server.stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self.sock.settimeout(remaining)
+                data = self.sock.recv(RECV_SIZE)
+                if not data:
+                    return
+                drained += len(data)
+        except (OSError, ValueError):
+            pass
+
+    def abort(self) -> None:
+        """Wake the thread out of any blocking call by shutting the socket down (any thread).
+
+        The plain-socket shutdown is used on TLS sockets too: ``SSLSocket.shutdown`` would
+        drop the TLS object under the feet of the thread reading it.
+        """
+        try:
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        """Close the socket; later writes raise."""
+        with self.write_lock:
+            self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class ThreadingServer(BaseServer):
+    """HTTP/1.1 server with one thread per connection (``handle_sync`` per request).
+
+    Use ``serve_forever()`` on a thread of your own, or ``await serve()`` from a coroutine
+    (the accept loop then runs on a helper thread); stop with ``shutdown()``.
+    """
+
+    def __init__(self, app: AppLike, config: Optional[ServerConfig] = None) -> None:
+        super().__init__(app, config)
+        self.stopping = False
+        self._connections: set[_Connection] = set()
+        # Reentrant: shutdown() may run in a signal handler on the accept thread.
+        self._lock = threading.RLock()
+        self._accept_done = threading.Event()
+        self._accept_done.set()  # nothing to wait for until serve_forever runs
+        self._accept_ident: Optional[int] = None
+        # A socket pair the accept loop selects on with the listener: shutdown() writes a
+        # byte to wake it at once.
+        self._wake_w: Optional[socket.socket] = None
+
+    @property
+    def connection_count(self) -> int:
+        """How many client connections are open right now."""
+        return len(self._connections)
+
+    # -- serving ------------------------------------------------------------------------
+    def serve_forever(self) -> None:
+        """Accept connections until :meth:`shutdown` (binds first if needed)."""
+        if self.stopping:
+            return
+        self.bind()
+        listener = self._listener
+        if listener is None:  # shut down between the two lines above
+            return
+        listener.setblocking(False)
+        wake_r, wake_w = socket.socketpair()
+        wake_w.setblocking(False)
+        with self._lock:
+            self._wake_w = wake_w
+            self._accept_done.clear()
+        self._accept_ident = threading.get_ident()
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(listener, selectors.EVENT_READ)
+            selector.register(wake_r, selectors.EVENT_READ)
+            self.ready.set()
+            while not self.stopping:  # shutdown() sets it before writing to wake_w
+                try:
+                    events = selector.select()
+                except OSError:
+                    if self.stopping:  # select() over a listener shutdown() just closed
+                        break
+                    raise
+                for key, _ in events:
+                    if key.fileobj is listener and not self.stopping:
+                        self._accept_some(listener)
+        finally:
+            self.ready.clear()
+            selector.close()
+            self._close_listener()
+            with self._lock:
+                self._wake_w = None
+            wake_r.close()
+            wake_w.close()
+            self._accept_ident = None
+            self._accept_done.set()
+
+    async def serve(self) -> None:
+        """Run :meth:`serve_forever` on a helper thread and wait for it without blocking the loop.
+
+        Cancelling the waiting coroutine shuts the server down.
+        """
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def run() -> None:
+            error: Optional[BaseException] = None
+            try:
+                self.serve_forever()
+            except BaseException as exc:  # handed to the awaiting coroutine
+                error = exc
+            loop.call_soon_threadsafe(_settle, finished, error)
+
+        threading.Thread(target=run, name="naja-atra-accept", daemon=True).start()
+        try:
+            await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            await loop.run_in_executor(None, self.shutdown)
+            raise
+
+    def _accept_some(self, listener: socket.socket) -> None:
+        # Several per wake-up: a burst of clients costs fewer select calls.
+        for _ in range(64):
+            try:
+                sock, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # EMFILE and friends: leave the connection in the backlog and carry on.
+                if not self.stopping:
+                    logger.warning("accept failed: %r", exc)
+                    time.sleep(0.01)
+                return
+            self._start_connection(sock, client_address(peer))
+
+    def _start_connection(self, sock: socket.socket, address: Optional[tuple[str, int]]) -> None:
+        sock.setblocking(True)
+        set_nodelay(sock)
+        conn = _Connection(self, sock, address)
+        thread = threading.Thread(target=conn.run, name=f"naja-atra-conn-{address}", daemon=True)
+        conn.thread = thread
+        with self._lock:
+            if self.stopping:
+                sock.close()
+                return
+            self._connections.add(conn)
+        thread.start()
+
+    def _forget(self, conn: _Connection) -> None:
+        with self._lock:
+            self._connections.discard(conn)
+
+    # -- stopping -----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop accepting, close idle connections now and busy ones after ``shutdown_grace``.
+
+        Idempotent and callable from any thread, a signal handler included; returns in
+        under 2 s with the port released and every connection thread joined (a controller
+        that ignores its closed socket for longer is left behind on its daemon thread).
+        """
+        start = time.monotonic()
+        with self._lock:
+            self.stopping = True
+            connections = list(self._connections)
+            wake_w = self._wake_w
+        if wake_w is not None:
+            try:
+                wake_w.send(b"x")
+            except OSError:
+                pass  # already closed by the accept loop, or its buffer full of wake-ups
+        # The port is released right away, not when the accept loop gets round to it.
+        self._close_listener()
+        for conn in connections:
+            if not conn.busy:
+                conn.abort()
+        grace_end = start + min(self.config.shutdown_grace, _SHUTDOWN_BUDGET / 2)
+        self._join(connections, grace_end)
+        for conn in connections:
+            conn.abort()
+        budget_end = start + _SHUTDOWN_BUDGET
+        self._join(connections, budget_end)
+        if self._accept_ident != threading.get_ident():
+            self._accept_done.wait(max(0.0, budget_end - time.monotonic()))
+
+    def _join(self, connections: list[_Connection], until: float) -> None:
+        me = threading.current_thread()
+        for conn in connections:
+            thread = conn.thread
+            if thread is None or thread is me or not thread.is_alive():
+                continue
+            thread.join(max(0.0, until - time.monotonic()))
+
+
+def _settle(future: asyncio.Future[None], error: Optional[BaseException]) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
