@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the exit status."""
     args = build_parser().parse_args(argv)
+    default_app.cli_args = args
     if args.loglevel:
         logger.set_level(args.loglevel.upper())
     default_app.scan(regx=args.regex, project_dir=args.scan)

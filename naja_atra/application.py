@@ -1,6 +1,7 @@
 """``Application``: the registration API, the plugin host, the build, and start/stop."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import inspect
 import ssl as _ssl
@@ -10,13 +11,14 @@ from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, o
 
 import pluggy
 
-from . import hookspecs
+from .entrypoints import EntryPointPlugin, selected_plugins
 from .filtering import CompiledFilter, RouteFilters
 from .hookcalls import Hooks
 from .http.finalize import GzipPolicy
 from .http.limits import Limits
 from .invoke import compile_call
 from .pipeline import Dispatcher, RouteEntry
+from .plugin_manager import AppPluginManager
 from .plugins import BUILTIN_PLUGINS
 from .registry import (
     ClassMapping,
@@ -58,6 +60,9 @@ class Application:
     ``plugin_manager``; the built-in ones (``naja_atra.routing``, ``naja_atra.resolvers``,
     ...) run last, so a plugin of yours that implements the same hook wins.
 
+    ``load_entry_points``: register the installed plugins of the ``naja_atra`` entry-point
+    group at the first build (see ``naja_atra.entrypoints`` for the environment controls).
+
     ``run_sync_in_threadpool``: on the asyncio server, run plain (non-async) controllers in
     a thread pool instead of on the event loop. Off by default: inline is fastest, but a
     controller that blocks (sleep, a synchronous database call) then stalls every other
@@ -72,13 +77,19 @@ class Application:
         gzip_compress_level: int = 9,
         run_sync_in_threadpool: bool = False,
         threadpool_size: int = 32,
+        load_entry_points: bool = True,
         **limits: Any,
     ) -> None:
-        self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT)
-        self.plugin_manager.add_hookspecs(hookspecs)
+        self._dispatcher: Optional[Dispatcher] = None
+        self._generation = 0
+        self.plugin_manager: pluggy.PluginManager = AppPluginManager(self._changed)
         for name, plugin in BUILTIN_PLUGINS:
             self.plugin_manager.register(plugin, name=name)
         self._hooks = Hooks(self.plugin_manager)
+        self.load_entry_points = load_entry_points
+        self.entry_point_plugins: list[EntryPointPlugin] = []
+        #: Parsed command-line arguments when started by ``python -m naja_atra``.
+        self.cli_args: Optional[argparse.Namespace] = None
         self._registry = Registry()
         self.resources: dict[str, str] = dict(resources or {})
         self.gzip_content_types = frozenset(gzip_content_types)
@@ -88,7 +99,6 @@ class Application:
         self.limits = _limits(Limits(), limits)
         self.session_factory: Optional[SessionFactory] = None
         self._lock = threading.RLock()
-        self._dispatcher: Optional[Dispatcher] = None
         self._configured = False
         self._executor: Optional[ThreadPoolExecutor] = None
         self.server: Optional[Server] = None
@@ -96,13 +106,12 @@ class Application:
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:
         """A registration after a build: rebuild before the next request."""
+        self._generation += 1
         self._dispatcher = None
 
     def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:
         """Register a plugin (a module or object with ``naja_atra_*`` hook implementations)."""
-        registered = self.plugin_manager.register(plugin, name=name)
-        self._changed()
-        return registered
+        return self.plugin_manager.register(plugin, name=name)
 
     @property
     def registry(self) -> Registry:
@@ -224,9 +233,12 @@ class Application:
             if self._dispatcher is not None:
                 return self._dispatcher
             hooks = self._hooks
+            generation = self._generation
             if not self._configured:
                 self._configured = True
+                self._register_entry_points()
                 hooks.configure(self)
+                generation = self._generation
             routes = self._registry.routes()
             for route in routes:
                 try:
@@ -248,10 +260,25 @@ class Application:
                 raise ConfigurationError("No plugin provided a session factory")
             if self.run_sync_in_threadpool and self._executor is None:
                 self._executor = ThreadPoolExecutor(self.threadpool_size, thread_name_prefix="naja_atra-sync")
-            self._dispatcher = Dispatcher(
+            dispatcher = Dispatcher(
                 self, router, entries, Renderer(hooks.response_converters(self)), sessions,
                 GzipPolicy(self.gzip_content_types, self.gzip_compress_level), self._executor)
-            return self._dispatcher
+            # A registration from another thread during this build leaves it to be rebuilt.
+            self._dispatcher = dispatcher if self._generation == generation else None
+            return dispatcher
+
+    def _register_entry_points(self) -> None:
+        """Register the installed ``naja_atra`` entry-point plugins the environment allows."""
+        if not self.load_entry_points:
+            return
+        chosen, blocked = selected_plugins()
+        for name in blocked:
+            self.plugin_manager.set_blocked(name)
+        for found in chosen:
+            if not self.plugin_manager.has_plugin(found.name) and not self.plugin_manager.is_blocked(found.name):
+                self.plugin_manager.register(found.plugin, name=found.name)
+        self.entry_point_plugins = chosen
+        self._dispatcher = None
 
     def routes(self) -> list[Route]:
         """The route table, in the order the router tries it."""

@@ -2,35 +2,17 @@
 from __future__ import annotations
 
 import inspect
-import threading
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
 from .injection.params import Param, Resolver, controller_params, is_async_resolver
 from .registry import ConfigurationError
-from .routes import ControllerClass, Route
+from .routes import Route
 
 if TYPE_CHECKING:
     from .context import RequestContext
 
 SyncCall = Callable[["RequestContext"], Any]
 AsyncCall = Callable[["RequestContext"], Awaitable[Any]]
-
-
-def _instance_factory(owner: ControllerClass) -> Callable[[], Any]:
-    """How to get the object a method route runs on: one singleton, or one per request."""
-    cls, args, kwargs = owner.cls, tuple(owner.args), dict(owner.kwargs)
-    if not owner.singleton:
-        return lambda: cls(*args, **kwargs)
-    lock = threading.Lock()
-    holder: list[Any] = []
-
-    def singleton() -> Any:
-        if not holder:
-            with lock:
-                if not holder:
-                    holder.append(cls(*args, **kwargs))
-        return holder[0]
-    return singleton
 
 
 class CompiledCall:
@@ -45,7 +27,7 @@ class CompiledCall:
     def __init__(self, route: Route, resolvers: Sequence[tuple[Param, Resolver]]) -> None:
         self.route = route
         func = route.handler
-        make_instance = _instance_factory(route.owner) if route.owner is not None else None
+        make_instance = route.owner.instance if route.owner is not None else None
         names = tuple(p.name for p, _ in resolvers)
         funcs = tuple(r for _, r in resolvers)
         async_flags = tuple(is_async_resolver(r) for _, r in resolvers)

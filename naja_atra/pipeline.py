@@ -162,12 +162,15 @@ class Dispatcher:
             await self._run_chain_async(ctx, entry, filters, 0)
 
     def _thread_loop(self) -> asyncio.AbstractEventLoop:
-        """An event loop owned by this worker thread, for async routes on the threading server."""
-        loop: Optional[asyncio.AbstractEventLoop] = getattr(self._loops, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = asyncio.new_event_loop()
-            self._loops.loop = loop
-        return loop
+        """An event loop owned by this worker thread, for async routes on the threading server.
+
+        It is closed when the thread ends (the thread-local holder is dropped then).
+        """
+        holder: Optional[_LoopHolder] = getattr(self._loops, "holder", None)
+        if holder is None:
+            holder = _LoopHolder()
+            self._loops.holder = holder
+        return holder.loop
 
     def handle_sync(self, request: Request, response: Response) -> Outgoing:
         """Serve one request on the calling thread (the threading driver)."""
@@ -220,8 +223,8 @@ class Dispatcher:
                 self._session_cookie(request, response)
         try:
             return finalize(request, response, self.gzip, close)
-        except HttpError as error:
-            return self._fail(request, Response(), None, error)
+        except Exception as exc:  # a missing StaticFile (404), a bad cookie or body (500)
+            return self._fail(request, Response(), None, exc)
 
     def _fail(self, request: Request, response: Response, ctx: Optional[RequestContext],
               exc: BaseException) -> Outgoing:
@@ -261,6 +264,17 @@ class Dispatcher:
             _log.error("Cannot render the error response", exc_info=final_exc)
             plain = Response(500, body="500 Internal Server Error")
             return finalize(request, plain, self.gzip, True)
+
+
+class _LoopHolder:
+    """Owns one thread's event loop and closes it when the thread's locals are dropped."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed():
+            self.loop.close()
 
 
 class _NoChannel:

@@ -45,6 +45,8 @@ def join_paths(prefix: str, path: str) -> str:
 
 def _looks_like_method(func: Callable[..., Any]) -> bool:
     """True when ``func`` was defined in a class body (its qualname names a class)."""
+    if inspect.ismethod(func):  # already bound: called as it is
+        return False
     parts = getattr(func, "__qualname__", "").split(".")
     return len(parts) >= 2 and parts[-2] != "<locals>"
 

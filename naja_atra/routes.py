@@ -1,6 +1,7 @@
 """What a registration records: routes, filters, error pages, and the router contract."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
@@ -21,6 +22,18 @@ class ControllerClass:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     prefix: str = ""
     methods: tuple[str, ...] = ()
+    _instance: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def instance(self) -> Any:
+        """The object a method route runs on: the class's singleton, or a new object."""
+        if not self.singleton:
+            return self.cls(*self.args, **self.kwargs)
+        if self._instance is None:
+            with self._lock:
+                if self._instance is None:
+                    self._instance = self.cls(*self.args, **self.kwargs)
+        return self._instance
 
 
 @dataclass(eq=False)

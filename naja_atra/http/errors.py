@@ -39,6 +39,7 @@ class ProtocolError(HttpError):
 class HeaderInjectionError(ValueError):
     """A response header name or value that would split the response (CR, LF or NUL in it)."""
 
-    def __init__(self, name: str, value: Optional[str] = None) -> None:
+    def __init__(self, name: str, value: Optional[str] = None,
+                 reason: str = "CR, LF and NUL are not allowed in response headers") -> None:
         what = f"header {name!r}" if value is None else f"value of header {name!r}"
-        super().__init__(f"Refusing {what}: CR, LF and NUL are not allowed in response headers")
+        super().__init__(f"Refusing {what}: {reason}")

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from email.utils import formatdate
 from typing import Any, Iterable, Optional
 
 from .compression import accepts_gzip, gzip_bytes
 from .errors import HttpError
 from .outgoing import Outgoing
 from .request import Request
-from .response import Response
+from .response import Response, head_lines
 from .results import StaticFile
 from .static_files import file_headers, iter_file, not_modified
 from .wire import response_head
@@ -19,21 +17,6 @@ from .wire import response_head
 #: Statuses that never carry a body (RFC 9110 6.4.1).
 _NO_BODY = frozenset((204, 304))
 _GZIP_MIN_SIZE = 256
-
-
-class _DateCache:
-    """The Date header, formatted once per second rather than per response."""
-
-    second = -1
-    value = ""
-
-    @classmethod
-    def now(cls) -> str:
-        second = int(time.time())
-        if second != cls.second:
-            cls.value = formatdate(second, usegmt=True)
-            cls.second = second
-        return cls.value
 
 
 class GzipPolicy:
@@ -74,10 +57,7 @@ def _connection_header(request: Request, response: Response, close: bool) -> Non
 
 
 def _head(request: Request, response: Response) -> bytes:
-    lines = list(response.headers.pairs())
-    lines.extend(("Set-Cookie", morsel.OutputString()) for morsel in response.cookies.values())
-    lines.append(("Date", _DateCache.now()))
-    return response_head(request.version, response.status_code, lines)
+    return response_head(request.version, response.status_code, head_lines(response.headers, response.cookies))
 
 
 def _static_file(request: Request, response: Response, static: StaticFile, close: bool) -> Outgoing:

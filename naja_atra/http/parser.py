@@ -278,6 +278,8 @@ def _parse_request_line(line: str) -> _RequestLine:
         # Fast path: the origin-form target of nearly every request.
         raw_path, _, query = target.partition("?")
         path = _decode_path(raw_path) if "%" in raw_path else raw_path
+        if "//" in path or "/." in path:
+            path = normalize_path(path)
         if method == "CONNECT":
             raise ProtocolError(400, "Bad Request", "CONNECT needs an authority-form target")
         return method, target, version, raw_path, query, path, None
@@ -326,7 +328,30 @@ def _parse_target(method: str, target: str) -> tuple[str, str, str, str, Optiona
         raise ProtocolError(400, "Bad Request", "CONNECT needs an authority-form target")
     if "#" in target:
         raise ProtocolError(400, "Bad Request", "Fragment in request target")
-    return target, raw_path, query, _decode_path(raw_path), authority
+    return target, raw_path, query, normalize_path(_decode_path(raw_path)), authority
+
+
+def normalize_path(path: str) -> str:
+    """Remove ``.`` and ``..`` segments and collapse repeated slashes (RFC 3986 5.2.4).
+
+    Routing, filters and static files all see this one path, so ``/a//b``, ``/a/./b`` and
+    ``/x/../a/b`` cannot slip past a filter guarding ``/a/**``. ``..`` never climbs above
+    the root. A trailing slash is kept.
+    """
+    if "//" not in path and "/." not in path:
+        return path
+    segments = path.split("/")
+    kept: list[str] = []
+    for segment in segments[1:]:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment and segment != ".":
+            kept.append(segment)
+    result = "/" + "/".join(kept)
+    if kept and segments[-1] in ("", ".", ".."):
+        result += "/"
+    return result
 
 
 def _non_ascii_target(target: str) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMappi
 
 from .errors import HeaderInjectionError, HttpError
 from .request import Cookies
-from .wire import LAST_CHUNK, chunk, response_head
+from .wire import LAST_CHUNK, chunk, http_date_now, response_head
 
 if TYPE_CHECKING:
     from .compression import GzipStream
@@ -23,6 +23,26 @@ def check_header(name: str, value: str) -> None:
         raise HeaderInjectionError(name)
     if "\r" in value or "\n" in value or "\0" in value:
         raise HeaderInjectionError(name, value)
+    if not value.isascii():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise HeaderInjectionError(name, value, "header values must be ISO-8859-1 text") from None
+
+
+def head_lines(headers: ResponseHeaders, cookies: Cookies) -> list[tuple[str, str]]:
+    """Every header line of a response: its headers, one Set-Cookie per cookie, and Date.
+
+    Cookie attributes can be set on a morsel without any check, so each Set-Cookie line is
+    validated here, where it is finally written.
+    """
+    lines = list(headers.pairs())
+    for morsel in cookies.values():
+        line = morsel.OutputString()
+        check_header("Set-Cookie", line)
+        lines.append(("Set-Cookie", line))
+    lines.append(("Date", http_date_now()))
+    return lines
 
 
 class ResponseHeaders(MutableMapping[str, HeaderValue]):
@@ -215,9 +235,7 @@ class Response:
             headers["Transfer-Encoding"] = "chunked"
         else:
             headers["Connection"] = "close"
-        lines = list(headers.pairs())
-        lines.extend(("Set-Cookie", morsel.OutputString()) for morsel in self._cookies.values())
-        channel.write(response_head(request.version, self.status_code, lines))
+        channel.write(response_head(request.version, self.status_code, head_lines(headers, self._cookies)))
 
     def _send_piece(self, data: bytes) -> None:
         assert self._channel is not None and self._request is not None

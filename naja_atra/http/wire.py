@@ -1,12 +1,30 @@
 """Serialising a response head and chunked body frames (no I/O)."""
 from __future__ import annotations
 
+import time
+from email.utils import formatdate
 from typing import Iterable
 
 from .status import reason_phrase
 
 LAST_CHUNK = b"0\r\n\r\n"
 CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class _DateCache:
+    """The Date header, formatted once per second rather than per response."""
+
+    second = -1
+    value = ""
+
+
+def http_date_now() -> str:
+    """The current time as an IMF-fixdate, for the Date header (RFC 9110 6.6.1)."""
+    second = int(time.time())
+    if second != _DateCache.second:
+        _DateCache.value = formatdate(second, usegmt=True)
+        _DateCache.second = second
+    return _DateCache.value
 
 
 def response_head(version: str, status: int, headers: Iterable[tuple[str, str]]) -> bytes:

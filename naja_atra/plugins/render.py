@@ -8,7 +8,7 @@ from ..hookspecs import hookimpl
 from ..http.errors import HttpError
 from ..http.response import Response
 from ..http.results import Redirect, StaticFile
-from ..injection.markers import Headers
+from ..injection.markers import Header, Headers, Marker
 
 if TYPE_CHECKING:
     from ..application import Application
@@ -79,6 +79,10 @@ def tuple_result(value: tuple, ctx: RequestContext) -> None:  # type: ignore[typ
             response.add_headers(item)
         elif isinstance(item, BaseCookie):
             response.cookies.update(item)
+        elif isinstance(item, Marker):
+            # SPEC.md's example returns Header({"xx": "yyy"}): a marker is never the body.
+            if isinstance(item, Header) and isinstance(item.name, dict):
+                response.add_headers(item.name)
         elif isinstance(item, BODY_TYPES) and not body_seen:
             response.body = item
             body_seen = True
