@@ -355,7 +355,10 @@ class Application:
         plus the limits of ``naja_atra.http.limits.Limits`` by name."""
         server = self.make_server(host, port, **options)
         with self.lifespan():
-            server.serve_forever()
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:  # Ctrl-C is the normal way to stop a foreground server
+                server.shutdown()
 
     async def start_async(self, host: str = "", port: int = 9090, **options: Any) -> None:
         """Serve inside the running event loop until ``stop()``."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
 from .routes import ControllerClass, FilterSpec, Route
@@ -53,16 +53,10 @@ def _looks_like_method(func: Callable[..., Any]) -> bool:
 
 @dataclass(eq=False)
 class Mapping:
-    """One ``@route``/``@request_map`` call on a function or method."""
+    """One ``@route``/``@request_map`` call: the route as written (before any class prefix),
+    and whether the function is a method of a class that is yet to be found."""
 
-    func: Callable[..., Any]
-    path: str = ""
-    regexp: str = ""
-    methods: tuple[str, ...] = ()
-    params: tuple[str, ...] = ()
-    headers: tuple[str, ...] = ()
-    match_all_params: bool = True
-    match_all_headers: bool = True
+    route: Route
     is_method: bool = False
 
 
@@ -113,18 +107,15 @@ class Registry:
         """Every registered mapping as a resolved ``Route`` (class prefixes applied)."""
         routes: list[Route] = []
         for m in self.mappings:
-            owner = self.controller_for(self.owner_class(m.func)) if m.is_method else None
-            path, regexp, methods = m.path, m.regexp, m.methods
-            if owner is not None:
-                if not regexp:
-                    path = join_paths(owner.prefix, path)
-                methods = methods or owner.methods
-            elif not regexp:
-                path = normalise_path(path) or "/"
-            routes.append(Route(
-                handler=m.func, path="" if regexp else path, regexp=regexp, methods=methods,
-                params=m.params, headers=m.headers, match_all_params=m.match_all_params,
-                match_all_headers=m.match_all_headers, owner=owner))
+            written = m.route
+            if not m.is_method:
+                routes.append(replace(written, path="" if written.regexp else normalise_path(written.path) or "/",
+                                      extras=dict(written.extras)))
+                continue
+            owner = self.controller_for(self.owner_class(written.handler))
+            path = written.path if written.regexp else join_paths(owner.prefix, written.path)
+            routes.append(replace(written, path="" if written.regexp else path,
+                                  methods=written.methods or owner.methods, owner=owner, extras=dict(written.extras)))
         return routes
 
 
@@ -140,9 +131,9 @@ def mapping_for(func: Callable[..., Any], path: str, regexp: str, method: Method
     """The record of one ``@route`` on ``func``."""
     if not callable(func):
         raise ConfigurationError(f"@route needs a function or class, got {func!r}")
-    return Mapping(
-        func=func, path=path, regexp=regexp, methods=methods_of(method),
+    route = Route(
+        handler=func, path=path, regexp=regexp, methods=methods_of(method),
         params=expressions_of(params), headers=expressions_of(headers),
         match_all_params=True if match_all_params is None else match_all_params,
-        match_all_headers=True if match_all_headers is None else match_all_headers,
-        is_method=_looks_like_method(func))
+        match_all_headers=True if match_all_headers is None else match_all_headers)
+    return Mapping(route, is_method=_looks_like_method(func))

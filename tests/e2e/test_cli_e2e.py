@@ -1,0 +1,77 @@
+"""``python -m naja_atra``: the route table and a served project, in subprocesses."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CONTROLLERS = '''
+from naja_atra import route
+
+@route("/hello")
+def hello():
+    return "hello from the cli"
+
+@route("/items/{item_id}", method="POST")
+def item(item_id):
+    return item_id
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "shop_controller.py").write_text(CONTROLLERS)
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "robots.txt").write_text("User-agent: *\n")
+    return tmp_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_routes_option_prints_the_table(project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--routes"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert ["*", "/hello", "shop_controller.hello"] in lines
+    assert ["POST", "/items/{item_id}", "shop_controller.item"] in lines
+
+
+@pytest.mark.parametrize("extra", [[], ["--prefer-coroutine"]])
+def test_cli_serves_a_scanned_project(project: Path, extra: list[str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "naja_atra", "-s", str(project), "-b", "127.0.0.1",
+                             "-p", str(port), "-r", str(project / "public"), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello", timeout=2) as r:
+                    assert r.read() == b"hello from the cli"
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "the CLI server did not start"
+                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2) as r:
+            assert r.read() == b"User-agent: *\n"
+    finally:
+        proc.terminate()  # SIGTERM: the CLI stops the server and exits
+        try:
+            assert proc.wait(10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+            if proc.stderr:
+                proc.stderr.close()
