@@ -1,6 +1,7 @@
 """The per-request context handed to filters, resolvers and error handlers."""
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
@@ -9,17 +10,49 @@ if TYPE_CHECKING:
     from .http.response import Response
 
 
+#: A cleanup gets the exception the controller raised (or None).
+Cleanup = Callable[[Optional[BaseException]], Any]
+
+
 class RequestContext:
     """``ctx.request``, ``ctx.response`` and ``ctx.app`` of one request; ``ctx.state`` is
     free for plugins (request-scoped values)."""
 
-    __slots__ = ("app", "request", "response", "state")
+    __slots__ = ("app", "request", "response", "state", "controller", "cleanups")
 
     def __init__(self, app: Application, request: Request, response: Response) -> None:
         self.app = app
         self.request = request
         self.response = response
         self.state: Optional[dict[str, Any]] = None
+        #: The object a class-based route ran on (None for function routes).
+        self.controller: Any = None
+        #: Callbacks run, last added first, once the controller has returned or raised.
+        self.cleanups: Optional[list[Cleanup]] = None
+
+    def add_cleanup(self, cleanup: Cleanup) -> None:
+        """Run ``cleanup(error)`` after the controller (``error`` is what it raised, or None);
+        it may return an awaitable on an asynchronous route."""
+        if self.cleanups is None:
+            self.cleanups = []
+        self.cleanups.append(cleanup)
+
+    def _pop_cleanups(self) -> list[Cleanup]:
+        cleanups, self.cleanups = self.cleanups or [], None
+        cleanups.reverse()
+        return cleanups
+
+    def run_cleanups(self, error: Optional[BaseException]) -> None:
+        """Run the cleanups (synchronous route)."""
+        for cleanup in self._pop_cleanups():
+            cleanup(error)
+
+    async def run_cleanups_async(self, error: Optional[BaseException]) -> None:
+        """Run the cleanups, awaiting those that return an awaitable."""
+        for cleanup in self._pop_cleanups():
+            result = cleanup(error)
+            if inspect.isawaitable(result):
+                await result
 
 
 class FilterContext(RequestContext):

@@ -38,7 +38,8 @@ class CompiledCall:
         def call_sync(ctx: RequestContext) -> Any:
             kwargs = {name: resolve(ctx) for name, resolve in pairs}
             if make_instance is not None:
-                return func(make_instance(), **kwargs)
+                ctx.controller = make_instance()
+                return func(ctx.controller, **kwargs)
             return func(**kwargs)
 
         async def call_async(ctx: RequestContext) -> Any:
@@ -46,7 +47,11 @@ class CompiledCall:
             for name, resolve, is_async in zip(names, funcs, async_flags):
                 value = resolve(ctx)
                 kwargs[name] = (await value) if is_async else value
-            result = func(make_instance(), **kwargs) if make_instance is not None else func(**kwargs)
+            if make_instance is not None:
+                ctx.controller = make_instance()
+                result = func(ctx.controller, **kwargs)
+            else:
+                result = func(**kwargs)
             if inspect.isawaitable(result):
                 result = await result
             return result

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import weakref
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
@@ -20,7 +21,7 @@ from .http.request import Request, SessionAccess
 from .http.response import Response
 from .invoke import CompiledCall
 from .render import Renderer
-from .routes import Router
+from .routes import WEBSOCKET_METHOD, RouteMatch, Router
 from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
 from .utils.logger import get_logger
 
@@ -114,10 +115,26 @@ class Dispatcher:
     def _prepare(self, request: Request, response: Response) -> tuple[RequestContext, RouteEntry]:
         request._session_access = self.sessions
         response._hooks = self
-        match = self.router.match(request.method, request.path, request)
+        match = self._match(request)
         request.path_values = match.path_values
         request.reg_groups = match.reg_groups
         return RequestContext(self.app, request, response), self.entries[match.route]
+
+    def _match(self, request: Request) -> RouteMatch:
+        """The route for ``request``: WebSocket upgrades look for a ``WEBSOCKET`` route first."""
+        router, method, path = self.router, request.method, request.path
+        if request.upgrade == "websocket" and method == "GET":
+            try:
+                return router.match(WEBSOCKET_METHOD, path, request)
+            except MethodNotAllowed:
+                pass  # no WebSocket endpoint here: serve the request as plain HTTP
+        try:
+            return router.match(method, path, request)
+        except MethodNotAllowed as error:
+            if error.allowed == (WEBSOCKET_METHOD,):
+                raise HttpError(426, "Upgrade Required", "This is a WebSocket endpoint.",
+                                headers={"Upgrade": "websocket", "Sec-WebSocket-Version": "13"}) from None
+            raise
 
     def _run_chain_sync(self, ctx: RequestContext, entry: RouteEntry, filters: Sequence[Any], index: int) -> None:
         response = ctx.response
@@ -149,17 +166,31 @@ class Dispatcher:
 
     def _run_sync(self, ctx: RequestContext, entry: RouteEntry) -> None:
         filters = entry.filters.for_path(ctx.request.path)
-        if not filters:
-            self.renderer.apply(entry.run_sync(ctx), ctx)
-        else:
-            self._run_chain_sync(ctx, entry, filters, 0)
+        try:
+            if not filters:
+                self.renderer.apply(entry.run_sync(ctx), ctx)
+            else:
+                self._run_chain_sync(ctx, entry, filters, 0)
+        except BaseException as exc:
+            if ctx.cleanups:
+                ctx.run_cleanups(exc)
+            raise
+        if ctx.cleanups:
+            ctx.run_cleanups(None)
 
     async def _run_async(self, ctx: RequestContext, entry: RouteEntry) -> None:
         filters = entry.filters.for_path(ctx.request.path)
-        if not filters:
-            self.renderer.apply(await entry.run_async(ctx), ctx)
-        else:
-            await self._run_chain_async(ctx, entry, filters, 0)
+        try:
+            if not filters:
+                self.renderer.apply(await entry.run_async(ctx), ctx)
+            else:
+                await self._run_chain_async(ctx, entry, filters, 0)
+        except BaseException as exc:
+            if ctx.cleanups:
+                await ctx.run_cleanups_async(exc)
+            raise
+        if ctx.cleanups:
+            await ctx.run_cleanups_async(None)
 
     def _thread_loop(self) -> asyncio.AbstractEventLoop:
         """An event loop owned by this worker thread, for async routes on the threading server.
@@ -252,8 +283,8 @@ class Dispatcher:
             rendered = None
         if rendered is None:
             rendered = Response(error.code, body=f"{error.code} {error.message}")
-        if isinstance(error, MethodNotAllowed):
-            rendered.headers["Allow"] = ", ".join(error.allowed)
+        for name, text in error.headers.items():
+            rendered.headers[name] = text
         for name, value in response.headers.items():  # what a filter set before send_error
             if name.lower() not in _BODY_HEADERS and name not in rendered.headers:
                 rendered.headers[name] = value
@@ -271,10 +302,7 @@ class _LoopHolder:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-
-    def __del__(self) -> None:
-        if not self.loop.is_closed():
-            self.loop.close()
+        weakref.finalize(self, self.loop.close)
 
 
 class _NoChannel:

@@ -6,7 +6,9 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
-from .routes import ControllerClass, FilterSpec, Route
+from .routes import WEBSOCKET_METHOD, ControllerClass, FilterSpec, Route
+from .websocket.api import WebsocketHandler
+from .websocket.endpoint import WebsocketSpec
 
 MethodSpec = Union[str, Sequence[str]]
 ExpressionSpec = Union[str, Sequence[str]]
@@ -77,6 +79,31 @@ class Registry:
     controllers: dict[type, ControllerClass] = field(default_factory=dict)
     filters: list[FilterSpec] = field(default_factory=list)
     error_pages: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    websockets: dict[tuple[str, str], WebsocketSpec] = field(default_factory=dict)
+
+    def websocket(self, endpoint: str, regexp: str) -> WebsocketSpec:
+        """The record of the WebSocket endpoint at ``endpoint``/``regexp`` (made on first use)."""
+        check_mapping_args(endpoint, regexp, f"WebSocket endpoint {endpoint!r}, regexp={regexp!r}")
+        if not endpoint and not regexp:
+            raise ConfigurationError("A WebSocket handler needs endpoint= or regexp=")
+        key = (normalise_path(endpoint), regexp)
+        spec = self.websockets.get(key)
+        if spec is None:
+            spec = self.websockets[key] = WebsocketSpec(key[0], regexp)
+        return spec
+
+    def websocket_routes(self) -> list[Route]:
+        """One ``WEBSOCKET`` route per endpoint; its controller is the handshake callable."""
+        routes = []
+        for spec in self.websockets.values():
+            owner = spec.owner
+            if owner is not None:
+                handler = getattr(owner.cls, "on_handshake", None) or WebsocketHandler.on_handshake
+            else:
+                handler = spec.functions.get("handshake") or _accept_handshake
+            routes.append(Route(handler=handler, path="" if spec.regexp else spec.endpoint, regexp=spec.regexp,
+                                methods=(WEBSOCKET_METHOD,), owner=owner, extras={"websocket": spec}))
+        return routes
 
     def owner_class(self, func: Callable[..., Any]) -> type:
         """The class a method route belongs to: a registered class, else found by qualname."""
@@ -116,7 +143,12 @@ class Registry:
             path = written.path if written.regexp else join_paths(owner.prefix, written.path)
             routes.append(replace(written, path="" if written.regexp else path,
                                   methods=written.methods or owner.methods, owner=owner, extras=dict(written.extras)))
-        return routes
+        return routes + self.websocket_routes()
+
+
+def _accept_handshake() -> None:
+    """The handshake of function-style endpoints without ``@websocket_handshake``: accept."""
+    return None
 
 
 def check_mapping_args(path: str, regexp: str, where: str) -> None:

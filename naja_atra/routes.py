@@ -7,6 +7,9 @@ from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 Handler = Callable[..., Any]
 
+#: The pseudo-method of WebSocket routes; an upgrade request is matched with it.
+WEBSOCKET_METHOD = "WEBSOCKET"
+
 
 @dataclass(eq=False)
 class ControllerClass:

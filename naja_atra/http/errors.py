@@ -1,27 +1,30 @@
 """Exceptions that end a request with an HTTP status."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 
 class HttpError(Exception):
     """Raise (or return) this from a controller or filter to answer with an error status.
 
-    ``message`` is the short reason shown on the error page and ``explain`` the longer text.
+    ``message`` is the short reason shown on the error page and ``explain`` the longer text;
+    ``headers`` are added to the error response.
     """
 
-    def __init__(self, code: int = 400, message: str = "", explain: str = "") -> None:
+    def __init__(self, code: int = 400, message: str = "", explain: str = "", *,
+                 headers: Optional[Mapping[str, str]] = None) -> None:
         super().__init__(f"HTTP_ERROR[{code}] {message}")
         self.code: int = code
         self.message: str = message
         self.explain: str = explain
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class MethodNotAllowed(HttpError):
     """A 405 that knows which methods the path does accept (sent as ``Allow``)."""
 
     def __init__(self, allowed: Sequence[str]) -> None:
-        super().__init__(405, "Method Not Allowed")
+        super().__init__(405, "Method Not Allowed", headers={"Allow": ", ".join(allowed)})
         self.allowed: tuple[str, ...] = tuple(allowed)
 
 

@@ -115,6 +115,8 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
         headers["Content-Length"] = str(len(data))
     _connection_header(request, response, close)
     head = _head(request, response)
+    if response.upgrade is not None and status == 101:
+        return Outgoing(head, (), False, response.upgrade)
     if request.method == "HEAD" or not data:
         return Outgoing(head, (), close)
     return Outgoing(head, (data,), close)

@@ -56,6 +56,8 @@ class Request:
         self.reg_groups: tuple[str, ...] = ()
         self.environment: dict[str, Any] = {}
         self.keep_alive: bool = head.keep_alive
+        #: The protocol asked for with ``Connection: upgrade`` (lower-case), e.g. "websocket".
+        self.upgrade: Optional[str] = head.upgrade
         self._parameters: Optional[dict[str, list[str]]] = None
         self._parameter: Optional[dict[str, str]] = None
         self._files: Optional[dict[str, list[MultipartFile]]] = None

@@ -148,6 +148,8 @@ class Response:
         self._cookies = Cookies()
         self.body: Any = body
         self.error: Optional[HttpError] = None
+        #: Set with a 101 status: what takes the connection over (a WebSocket runner).
+        self.upgrade: Optional[Any] = None
         self._committed = False
         self._request: Optional[Request] = None
         self._channel: Optional[Channel] = None

@@ -6,7 +6,7 @@ implements the same hook is consulted first. Block one with
 """
 from __future__ import annotations
 
-from . import errors, filters, render, resolvers, routing, servers, sessions, static
+from . import errors, filters, render, resolvers, routing, servers, sessions, static, websocket
 
 BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     ("naja_atra.routing", routing),
@@ -16,5 +16,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     ("naja_atra.filters", filters),
     ("naja_atra.render", render),
     ("naja_atra.static", static),
+    ("naja_atra.websocket", websocket),
     ("naja_atra.servers", servers),
 )
