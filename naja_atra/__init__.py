@@ -13,6 +13,8 @@ from .http.forms import MultipartFile
 from .http.request import Request
 from .http.response import Response
 from .http.results import Redirect, StaticFile
+from .injection.aliases import Body, FromCookie, FromHeader, FromPath, Query
+from .injection.errors import InjectionError
 from .injection.markers import (
     BytesBody,
     Cookie,
@@ -28,8 +30,26 @@ from .injection.markers import (
     RegGroup,
     RegGroups,
 )
+from .injection.model_binding import ModelBinding
 from .registry import ConfigurationError
 from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory
+from .websocket.api import (
+    WEBSOCKET_MESSAGE_BINARY,
+    WEBSOCKET_MESSAGE_BINARY_FRAME,
+    WEBSOCKET_MESSAGE_PING,
+    WEBSOCKET_MESSAGE_PONG,
+    WEBSOCKET_MESSAGE_TEXT,
+    WEBSOCKET_OPCODE_BINARY,
+    WEBSOCKET_OPCODE_CLOSE,
+    WEBSOCKET_OPCODE_CONTINUATION,
+    WEBSOCKET_OPCODE_PING,
+    WEBSOCKET_OPCODE_PONG,
+    WEBSOCKET_OPCODE_TEXT,
+    WebsocketCloseReason,
+    WebsocketHandler,
+    WebsocketRequest,
+    WebsocketSession,
+)
 
 name = "naja-atra"
 version = "2.0.0.dev0"
@@ -46,6 +66,13 @@ request_filter = default_app.request_filter
 filter_map = default_app.filter_map
 error_message = default_app.error_message
 set_session_factory = default_app.set_session_factory
+model_binding = default_app.model_binding
+default_model_binding = default_app.default_model_binding
+websocket_handler = default_app.websocket_handler
+websocket_handshake = default_app.websocket_handshake
+websocket_open = default_app.websocket_open
+websocket_close = default_app.websocket_close
+websocket_message = default_app.websocket_message
 
 #: Names of the original framework, kept for code written against it.
 HttpSession = Session
@@ -54,6 +81,15 @@ HttpSessionFactory = SessionFactory
 from . import server  # noqa: E402  (the facade module needs default_app defined)
 
 __all__ = [
+    "Body",
+    "FromCookie",
+    "FromHeader",
+    "FromPath",
+    "InjectionError",
+    "ModelBinding",
+    "Query",
+    "default_model_binding",
+    "model_binding",
     "Application",
     "BytesBody",
     "ConfigurationError",
@@ -82,6 +118,21 @@ __all__ = [
     "Session",
     "SessionFactory",
     "StaticFile",
+    "WEBSOCKET_MESSAGE_BINARY",
+    "WEBSOCKET_MESSAGE_BINARY_FRAME",
+    "WEBSOCKET_MESSAGE_PING",
+    "WEBSOCKET_MESSAGE_PONG",
+    "WEBSOCKET_MESSAGE_TEXT",
+    "WEBSOCKET_OPCODE_BINARY",
+    "WEBSOCKET_OPCODE_CLOSE",
+    "WEBSOCKET_OPCODE_CONTINUATION",
+    "WEBSOCKET_OPCODE_PING",
+    "WEBSOCKET_OPCODE_PONG",
+    "WEBSOCKET_OPCODE_TEXT",
+    "WebsocketCloseReason",
+    "WebsocketHandler",
+    "WebsocketRequest",
+    "WebsocketSession",
     "controller",
     "default_app",
     "error_message",
@@ -96,4 +147,9 @@ __all__ = [
     "server",
     "set_session_factory",
     "version",
+    "websocket_close",
+    "websocket_handler",
+    "websocket_handshake",
+    "websocket_message",
+    "websocket_open",
 ]

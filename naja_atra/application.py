@@ -7,7 +7,7 @@ import inspect
 import ssl as _ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
 
 import pluggy
 
@@ -16,6 +16,7 @@ from .filtering import CompiledFilter, RouteFilters
 from .hookcalls import Hooks
 from .http.finalize import GzipPolicy
 from .http.limits import Limits
+from .injection.model_binding import ModelBindingRegistry
 from .invoke import compile_call
 from .pipeline import Dispatcher, RouteEntry
 from .plugin_manager import AppPluginManager
@@ -37,6 +38,12 @@ from .servers.config import ServerConfig
 from .servers.tls import make_ssl_context
 from .sessions import SessionFactory
 from .utils.scan import scan as _scan
+from .websocket.api import WEBSOCKET_MESSAGE_TEXT
+from .websocket.endpoint import EVENTS
+from .websocket.session import OpenSessions
+
+if TYPE_CHECKING:
+    from .testing import TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -102,6 +109,12 @@ class Application:
         self._configured = False
         self._executor: Optional[ThreadPoolExecutor] = None
         self.server: Optional[Server] = None
+        #: The open WebSocket sessions of this application (for broadcasts and shutdown).
+        self.websocket_sessions = OpenSessions()
+        #: ``@model_binding`` / ``@default_model_binding`` classes (read by ``naja_atra.resolvers``).
+        self.model_bindings = ModelBindingRegistry(self._changed)
+        #: Provider replacements active under ``override`` (read when resolvers are built).
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:
@@ -213,6 +226,87 @@ class Application:
             return func
         return decorate
 
+    # -- WebSocket ---------------------------------------------------------------------
+    def websocket_handler(self, endpoint: str = "", regexp: str = "", singleton: bool = True) -> Callable[[C], C]:
+        """Handle the WebSocket endpoint at ``endpoint`` (or ``regexp``) with a class whose
+        ``on_*`` methods receive the events; one object for all connections unless
+        ``singleton=False``."""
+        def decorate(cls: C) -> C:
+            if not inspect.isclass(cls):
+                raise ConfigurationError(f"@websocket_handler goes on a class, not {cls!r}")
+            spec = self._registry.websocket(endpoint, regexp)
+            if spec.functions:
+                raise ConfigurationError(f"WebSocket endpoint {endpoint or regexp!r} already has function handlers")
+            spec.owner = ControllerClass(cls, singleton)
+            self._changed()
+            return cls
+        return decorate
+
+    def _websocket_function(self, event: str, endpoint: str, regexp: str) -> Callable[[F], F]:
+        def decorate(func: F) -> F:
+            spec = self._registry.websocket(endpoint, regexp)
+            if spec.owner is not None:
+                raise ConfigurationError(f"WebSocket endpoint {endpoint or regexp!r} already has a handler class")
+            spec.functions[event] = func
+            self._changed()
+            return func
+        return decorate
+
+    def websocket_handshake(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
+        """The function deciding a WebSocket handshake: return ``0``/``None`` to accept or
+        ``(status, headers)`` to refuse; its arguments are resolved like a controller's."""
+        return self._websocket_function("handshake", endpoint, regexp)
+
+    def websocket_open(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
+        """Called with the session when a connection opens."""
+        return self._websocket_function("open", endpoint, regexp)
+
+    def websocket_close(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
+        """Called with the session and a ``WebsocketCloseReason`` when a connection closes."""
+        return self._websocket_function("close", endpoint, regexp)
+
+    def websocket_message(self, endpoint: str = "", regexp: str = "",
+                          message_type: str = WEBSOCKET_MESSAGE_TEXT) -> Callable[[F], F]:
+        """Called for each message of ``message_type`` (text by default; binary, binary
+        frame, ping and pong too)."""
+        if message_type not in EVENTS or message_type in ("handshake", "open", "close"):
+            raise ConfigurationError(f"Unknown WebSocket message type {message_type!r}")
+        return self._websocket_function(message_type, endpoint, regexp)
+
+    @contextlib.contextmanager
+    def override(self, provider: Callable[..., Any], replacement: Callable[..., Any]) -> Iterator[None]:
+        """Within the block, inject ``replacement`` wherever ``provider`` is depended on
+        (for tests). The application is rebuilt on entry and exit, so requests pay nothing
+        for overrides."""
+        previous = self.dependency_overrides.get(provider)
+        self.dependency_overrides[provider] = replacement
+        self._changed()
+        try:
+            yield
+        finally:
+            if previous is None:
+                self.dependency_overrides.pop(provider, None)
+            else:
+                self.dependency_overrides[provider] = previous
+            self._changed()
+
+    def model_binding(self, arg_type: Any) -> Callable[[C], C]:
+        """Resolve parameters of type ``arg_type`` with a ``ModelBinding`` class; it wins over
+        the built-in kinds."""
+        return self.model_bindings.model_binding(arg_type)
+
+    @overload
+    def default_model_binding(self, __cls: C) -> C: ...
+
+    @overload
+    def default_model_binding(self) -> Callable[[C], C]: ...
+
+    def default_model_binding(self, __cls: Any = None) -> Any:
+        """The ``ModelBinding`` class for parameters no other kind claims (bare or called)."""
+        if __cls is not None:
+            return self.model_bindings.default_model_binding(__cls)
+        return self.model_bindings.default_model_binding()
+
     def set_session_factory(self, factory: SessionFactory) -> None:
         """Store sessions with ``factory`` instead of in local memory."""
         self.session_factory = factory
@@ -279,6 +373,12 @@ class Application:
                 self.plugin_manager.register(found.plugin, name=found.name)
         self.entry_point_plugins = chosen
         self._dispatcher = None
+
+    def test_client(self, **options: Any) -> TestClient:
+        """An in-process client driving this application without a socket (see
+        ``naja_atra.testing.TestClient`` for the options)."""
+        from .testing import TestClient
+        return TestClient(self, **options)
 
     def routes(self) -> list[Route]:
         """The route table, in the order the router tries it."""
@@ -367,9 +467,11 @@ class Application:
             await server.serve()
 
     def stop(self) -> None:
-        """Stop serving: returns within about 2 s with the port closed."""
+        """Stop serving: WebSocket sessions are closed with 1001 (their ``on_close`` runs),
+        then the server stops; returns within about 2 s with the port closed."""
         server = self.server
         if server is not None:
+            self.websocket_sessions.close_all(1001, "server shutdown", timeout=1.0)
             server.shutdown()
 
     def is_ready(self) -> bool:

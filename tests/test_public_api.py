@@ -11,6 +11,13 @@ EXPECTED = {
     "Session", "SessionFactory", "StaticFile", "controller", "default_app", "error_message",
     "filter_map", "hookimpl", "hookspec", "name", "request", "request_filter", "request_map",
     "route", "server", "set_session_factory", "version",
+    "WEBSOCKET_MESSAGE_BINARY", "WEBSOCKET_MESSAGE_BINARY_FRAME", "WEBSOCKET_MESSAGE_PING",
+    "WEBSOCKET_MESSAGE_PONG", "WEBSOCKET_MESSAGE_TEXT", "WEBSOCKET_OPCODE_BINARY", "WEBSOCKET_OPCODE_CLOSE",
+    "WEBSOCKET_OPCODE_CONTINUATION", "WEBSOCKET_OPCODE_PING", "WEBSOCKET_OPCODE_PONG", "WEBSOCKET_OPCODE_TEXT",
+    "WebsocketCloseReason", "WebsocketHandler", "WebsocketRequest", "WebsocketSession",
+    "Body", "FromCookie", "FromHeader", "FromPath", "InjectionError", "ModelBinding", "Query",
+    "default_model_binding", "model_binding",
+    "websocket_close", "websocket_handler", "websocket_handshake", "websocket_message", "websocket_open",
 }
 
 

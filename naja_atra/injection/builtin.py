@@ -1,18 +1,37 @@
-"""The built-in argument kinds of SPEC.md, each compiled once into a resolver."""
+"""The built-in argument kinds of SPEC.md and the typed annotations, each compiled once
+into a resolver.
+
+Everything about a parameter (where its value comes from, its converter, its fallback,
+whether it is required) is decided here at build time; the resolver returned is a small
+closure that only reads the request and calls the pre-built converter. A value that is
+missing or does not convert raises :class:`~naja_atra.injection.errors.InjectionError`
+(a 400 naming the parameter, where it was looked for and what was expected).
+"""
 from __future__ import annotations
 
-import json
+import dataclasses
 import typing
 from http.cookies import BaseCookie, Morsel
-from typing import TYPE_CHECKING, Any, Callable, Optional
-
-from typing_extensions import get_args, get_origin
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..http.errors import HttpError
-from ..http.forms import MultipartFile
+from ..http.forms import MultipartFile, parse_query
 from ..http.request import Request
 from ..http.response import Response
+from ..registry import ConfigurationError
 from ..sessions import Session
+from .convert import (
+    ConversionError,
+    Converter,
+    is_body_type,
+    is_sequence_type,
+    json_converter,
+    string_converter,
+    strings_converter,
+    strip_optional,
+    type_label,
+)
+from .errors import ArgumentError, InjectionError
 from .markers import (
     BytesBody,
     Cookie,
@@ -28,122 +47,173 @@ from .markers import (
     PathValue,
     RegGroup,
     RegGroups,
+    Source,
 )
 from .params import Param, Resolver
 
 if TYPE_CHECKING:
     from ..context import RequestContext
 
+__all__ = ["builtin_resolver", "constant_resolver", "is_infallible", "WILDCARD"]
+
 WILDCARD = "*"
-_FALSE = frozenset(("0", "false", "no", "off", ""))
+_FORM_TYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
+#: Annotations that take a value as the request gives it (no conversion).
+_PLAIN = (Param.EMPTY, Any, str, object)
 
 
-def missing(kind: str, name: str) -> HttpError:
-    """The 400 for a required value the request does not carry."""
-    return HttpError(400, f"Missing {kind}", f"{kind}[{name}] is required.")
+def _mark_infallible(resolver: Resolver) -> Resolver:
+    """Tag a resolver that cannot raise ``InjectionError`` (nothing to convert, nothing
+    required): the resolvers plugin leaves it out of the argument plan, saving a wrapper
+    call per request."""
+    setattr(resolver, "infallible", True)
+    return resolver
 
 
-def _invalid(name: str, expected: str, value: str) -> HttpError:
-    return HttpError(400, "Invalid Parameter", f"Parameter[{name}] should be {expected}, got {value!r}.")
+def is_infallible(resolver: Resolver) -> bool:
+    """Whether ``resolver`` was built as one that never reports a bad argument."""
+    return bool(getattr(resolver, "infallible", False))
 
 
-def to_bool(value: str) -> bool:
-    """A parameter as a bool: "0", "false", "no", "off" and "" are False, anything else True."""
-    return value.lower() not in _FALSE
+def _mime(request: Request) -> str:
+    return request.content_type.split(";", 1)[0].strip().lower()
 
 
-def _converter(tp: Any, name: str) -> Optional[Callable[[str], Any]]:
-    """How to turn one parameter string into ``tp`` (None: not a scalar type we convert)."""
-    if tp is str or tp is Parameter:
+def parameter_location(request: Request, name: str) -> str:
+    """``"form"`` when a form body carries (or would carry) ``name`` and the query string
+    does not, else ``"query"``. Only called on the error path."""
+    if request.body and _mime(request) in _FORM_TYPES:
+        if not request.query_string or name not in parse_query(request.query_string):
+            return "form"
+    return "query"
+
+
+def _config_error(param: Param, why: str) -> ConfigurationError:
+    return ConfigurationError(f"parameter {param.name!r}: {why}")
+
+
+def _string_converter(param: Param, annotation: Any) -> Optional[Converter]:
+    """The converter of one string value to ``annotation`` (None: keep the string)."""
+    if strip_optional(annotation)[0] in _PLAIN:
         return None
-    if tp is bool:
-        return to_bool
-    if tp in (int, float):
-        label = "an int" if tp is int else "a float"
-
-        def convert(value: str) -> Any:
-            try:
-                return tp(value)
-            except ValueError:
-                raise _invalid(name, label, value) from None
-        return convert
-    if tp in (dict, typing.Dict) or get_origin(tp) is dict:
-        def from_json(value: str) -> Any:
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise _invalid(name, "a JSON string", value) from None
-        return from_json
-    raise TypeError(f"no conversion of a parameter to {tp!r}")
+    try:
+        return string_converter(annotation)
+    except TypeError as exc:
+        raise _config_error(param, str(exc)) from None
 
 
-# -- resolvers for single values --------------------------------------------------------
+def _default_for(param: Param, annotation: Any, default: Any) -> Any:
+    """A marker's string default converted at build time, so that ``page: int =
+    Parameter("page", default="1")`` falls back to ``1``; a bad one fails the build."""
+    if not isinstance(default, str) or strip_optional(annotation)[0] in _PLAIN:
+        return default
+    if default == "":  # SPEC.md's marker default: "no value"
+        return None
+    convert = _string_converter(param, annotation)
+    if convert is None:
+        return default
+    try:
+        return convert(default)
+    except ConversionError as exc:
+        raise _config_error(param, f"default {default!r} is not a valid {type_label(annotation)}: "
+                                   f"{exc.issues[0].reason}") from None
 
 
-def parameter(name: str, tp: Any, default: Any, required: bool) -> Resolver:
-    """A query/form parameter converted to ``tp``; ``default`` when absent (400 if required)."""
-    convert = _converter(tp, name)
-    keep_marker = tp is Parameter or isinstance(default, Parameter)
+# -- resolvers for values read from the request ----------------------------------------
 
+
+def parameter(name: str, convert: Optional[Converter], default: Any, required: bool, expected: str = "str",
+              as_marker: bool = False) -> Resolver:
+    """A query/form parameter converted by ``convert``; ``default`` when absent (a 400 if
+    ``required``). ``as_marker`` gives the string as a ``Parameter``, as SPEC.md's markers do."""
     def resolve(ctx: RequestContext) -> Any:
-        value = ctx.request.parameter.get(name)
+        request = ctx.request
+        value = request.parameter.get(name)
         if value is None:
             if required:
-                raise missing("Parameter", name)
+                raise InjectionError.missing(name, parameter_location(request, name), expected)
             return default
         if convert is not None:
-            return convert(value)
-        return Parameter(name, value) if keep_marker else value
-    return resolve
+            try:
+                return convert(value)
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, name, parameter_location(request, name)) from None
+        return Parameter(name, value) if as_marker else value
+    return _mark_infallible(resolve) if convert is None and not required else resolve
 
 
-def parameter_list(name: str, item_tp: Any, default: Any, required: bool) -> Resolver:
-    """Every value of a parameter, each converted to ``item_tp``."""
-    convert = None if item_tp in (Any, str, Parameter) else _converter(item_tp, name)
-    as_marker = item_tp is Parameter
-
+def parameter_list(name: str, convert: Optional[Converter], default: Any, required: bool,
+                   expected: str = "list[str]", as_markers: bool = False) -> Resolver:
+    """Every value of a parameter, converted together by ``convert`` (a strings converter)."""
     def resolve(ctx: RequestContext) -> Any:
-        values = ctx.request.parameters.get(name)
+        request = ctx.request
+        values = request.parameters.get(name)
         if values is None:
             if required:
-                raise missing("Parameter", name)
+                raise InjectionError.missing(name, parameter_location(request, name), expected)
             return default
         if convert is not None:
-            return [convert(v) for v in values]
-        if as_marker:
+            try:
+                return convert(values)
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, name, parameter_location(request, name)) from None
+        if as_markers:
             return [Parameter(name, v) for v in values]
         return list(values)
-    return resolve
+    return _mark_infallible(resolve) if convert is None and not required else resolve
 
 
-def header(name: str, default: Any, required: bool) -> Resolver:
-    """One request header (as a ``Header`` string)."""
+def header(name: str, default: Any, required: bool, convert: Optional[Converter] = None,
+           expected: str = "str", as_marker: bool = True) -> Resolver:
+    """One request header: a ``Header`` string (``as_marker``), the plain string, or
+    converted by ``convert``. A name with ``_`` also finds the header spelled with ``-``
+    (``x_token`` -> ``X-Token``)."""
+    alt = name.replace("_", "-") if "_" in name else None
+
     def resolve(ctx: RequestContext) -> Any:
-        value = ctx.request.headers.get(name)
+        headers = ctx.request.headers
+        value = headers.get(name)
+        if value is None and alt is not None:
+            value = headers.get(alt)
         if value is None:
             if required:
-                raise missing("Header", name)
+                raise InjectionError.missing(name, "header", expected)
             return default
-        return Header(name, value)
-    return resolve
+        if convert is not None:
+            try:
+                return convert(value)
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, name, "header") from None
+        return Header(name, value) if as_marker else value
+    return _mark_infallible(resolve) if convert is None and not required else resolve
 
 
-def cookie(name: str, default: Any, required: bool) -> Resolver:
-    """One request cookie (as a ``Cookie`` morsel)."""
+def cookie(name: str, default: Any, required: bool, convert: Optional[Converter] = None,
+           expected: str = "str", as_morsel: bool = True) -> Resolver:
+    """One request cookie: a ``Cookie`` morsel, or its value (converted by ``convert``)."""
     def resolve(ctx: RequestContext) -> Any:
         morsel = ctx.request.cookies.get(name)
         if morsel is None:
             if required:
-                raise missing("Cookie", name)
+                raise InjectionError.missing(name, "cookie", expected)
             return default
-        found = Cookie(name)
-        found.set(morsel.key, morsel.value, morsel.coded_value)
-        return found
-    return resolve
+        if as_morsel:
+            found = Cookie(name)
+            found.set(morsel.key, morsel.value, morsel.coded_value)
+            return found
+        if convert is not None:
+            try:
+                return convert(morsel.value)
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, name, "cookie") from None
+        return morsel.value
+    return _mark_infallible(resolve) if (as_morsel or convert is None) and not required else resolve
 
 
-def path_value(name: str) -> Resolver:
-    """A ``{name}`` path segment, or the wildcard's capture."""
+def path_value(name: str, convert: Optional[Converter] = None, as_marker: bool = True) -> Resolver:
+    """A ``{name}`` path segment (or the wildcard's capture): a ``PathValue`` string
+    (``as_marker``), the plain string, or converted by ``convert``. A route without that
+    segment is a configuration error (500)."""
     def resolve(ctx: RequestContext) -> Any:
         values = ctx.request.path_values
         value = values.get(name)
@@ -151,41 +221,85 @@ def path_value(name: str) -> Resolver:
             value = values.get(WILDCARD)
         if value is None:
             raise HttpError(500, "Internal Server Error", f"The route has no path value {name!r}.")
-        return PathValue(name, value)
-    return resolve
+        if convert is not None:
+            try:
+                return convert(value)
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, name, "path") from None
+        return PathValue(name, value) if as_marker else value
+    # Without a converter it cannot report a bad argument (only the 500 of a misconfigured route).
+    return _mark_infallible(resolve) if convert is None else resolve
 
 
-def reg_group(index: int) -> Resolver:
+def reg_group(index: int, convert: Optional[Converter] = None) -> Resolver:
     """Group ``index`` of the route's regexp match."""
     def resolve(ctx: RequestContext) -> Any:
         groups = ctx.request.reg_groups
         if index >= len(groups):
             raise HttpError(400, "Bad Request", f"RegGroup {index} requested, the match has {len(groups)}.")
+        if convert is not None:
+            try:
+                return convert(groups[index])
+            except ConversionError as exc:
+                raise InjectionError.from_conversion(exc, f"[{index}]", "path") from None
         return RegGroup(index, groups[index])
-    return resolve
+    return _mark_infallible(resolve) if convert is None else resolve
 
 
 def multipart_file(name: str, default: Any, required: bool) -> Resolver:
     """An uploaded file of a multipart form."""
     def resolve(ctx: RequestContext) -> Any:
-        files = ctx.request.files.get(name)
+        request = ctx.request
+        files = request.files.get(name)
         if not files:
-            if required or name in ctx.request.parameters:
-                raise missing("Parameter", name) if required else HttpError(
-                    400, "Bad Request", f"Parameter[{name}] should be a file.")
+            if name in request.parameters:
+                raise InjectionError([ArgumentError(name, "form", "file", request.parameter.get(name),
+                                                    "not a file")])
+            if required:
+                raise InjectionError.missing(name, "form", "file")
             return default
         return files[0]
     return resolve
 
 
-def json_body(ctx: RequestContext) -> Any:
-    """The JSON body as a ``JSONBody`` dict (or the decoded value when it is not an object)."""
+def _read_json(ctx: RequestContext, name: str) -> Any:
+    """The decoded JSON body, or an ``InjectionError`` about the body as a whole."""
     request = ctx.request
-    mime = request.content_type.split(";", 1)[0].strip().lower()
+    mime = _mime(request)
     if mime != "application/json" and not mime.endswith("+json"):
-        raise HttpError(400, "Bad Request", 'The content type of this request must be "application/json".')
-    data = request.json
-    return JSONBody(data) if isinstance(data, dict) else data
+        raise InjectionError([ArgumentError(name, "body", "application/json", mime or None,
+                                            'the content type of this request must be "application/json"')])
+    try:
+        return request.json
+    except HttpError as exc:
+        raise InjectionError([ArgumentError(name, "body", "JSON", None, exc.explain or "not valid JSON")]) from None
+
+
+def json_body(name: str) -> Resolver:
+    """The JSON body as a ``JSONBody`` dict (or the decoded value when it is not an object)."""
+    def resolve(ctx: RequestContext) -> Any:
+        data = _read_json(ctx, name)
+        return JSONBody(data) if isinstance(data, dict) else data
+    return resolve
+
+
+def typed_body(name: str, convert: Converter, default: Any, required: bool, expected: str) -> Resolver:
+    """The JSON body converted by ``convert`` (every bad field reported, by its path).
+
+    Without a body (or without a JSON content type and an empty body), ``default`` when
+    the parameter has one, else a 400."""
+    def resolve(ctx: RequestContext) -> Any:
+        request = ctx.request
+        if not request.body:
+            if required:
+                raise InjectionError.missing(name, "body", expected)
+            return default
+        data = _read_json(ctx, name)
+        try:
+            return convert(data)
+        except ConversionError as exc:
+            raise InjectionError.from_conversion(exc, name, "body") from None
+    return resolve
 
 
 def model_dict(ctx: RequestContext) -> ModelDict:
@@ -206,68 +320,149 @@ _BY_TYPE: dict[Any, Resolver] = {
     BaseCookie: lambda ctx: ctx.request.cookies,
     RegGroups: lambda ctx: RegGroups(ctx.request.reg_groups),
     Environment: lambda ctx: Environment(ctx.request.environment),
-    JSONBody: json_body,
     BytesBody: lambda ctx: BytesBody(ctx.request.body),
     ModelDict: model_dict,
 }
+for _resolver in _BY_TYPE.values():
+    _mark_infallible(_resolver)
+_mark_infallible(session)
 
 
-def _class_of(tp: Any) -> Optional[type]:
-    return tp if isinstance(tp, type) else None
+def constant_resolver(value: Any) -> Resolver:
+    """A resolver that always gives ``value`` (a default no kind claims)."""
+    return _mark_infallible(lambda ctx: value)
 
 
-def _optional_inner(tp: Any) -> Any:
-    """``Optional[X]`` -> X; anything else unchanged."""
-    if get_origin(tp) is typing.Union:
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
+# -- choosing ------------------------------------------------------------------------------
 
 
-def _marker_fallback(marker: Marker, tp: Any, param: Param, in_metadata: bool) -> tuple[Any, bool]:
+def _is_class(tp: Any, base: type) -> bool:
+    return isinstance(tp, type) and issubclass(tp, base)
+
+
+def _body(param: Param, annotation: Any, default: Any, required: bool, name: str) -> Resolver:
+    try:
+        convert = json_converter(annotation)
+    except TypeError as exc:
+        raise _config_error(param, str(exc)) from None
+    return typed_body(name, convert, default, required, type_label(annotation))
+
+
+def _query(param: Param, name: str, annotation: Any, default: Any, required: bool,
+           as_marker: bool = False) -> Resolver:
+    """A parameter read as ``annotation``: every value for a list type, else the first."""
+    if is_sequence_type(annotation):
+        inner = strip_optional(annotation)[0]
+        try:
+            convert = strings_converter(inner)
+        except TypeError as exc:
+            raise _config_error(param, str(exc)) from None
+        item_args = typing.get_args(inner)
+        as_markers = bool(item_args) and item_args[0] is Parameter
+        return parameter_list(name, None if as_markers else convert, default, required,
+                              type_label(inner), as_markers)
+    return parameter(name, _string_converter(param, annotation), default, required,
+                     type_label(annotation) if annotation is not Param.EMPTY else "str", as_marker)
+
+
+def _from_source(param: Param, source: Source) -> Resolver:
+    """An ``Annotated`` alias of ``naja_atra.injection.aliases``: required unless the
+    parameter has a default; the value converted to the annotation."""
+    name = source.name or param.name
+    annotation = param.annotation if param.annotation is not Param.EMPTY else str
+    required = not param.has_default
+    default = param.default if param.has_default else None
+    kind = source.kind
+    if kind == "query":
+        return _query(param, name, annotation, default, required)
+    if kind == "body":
+        return _body(param, annotation, default, required, name)
+    expected = type_label(annotation)
+    if is_sequence_type(annotation):
+        raise _config_error(param, f"a {kind} holds one value, not a {expected}")
+    convert = _string_converter(param, annotation)
+    if kind == "header":
+        return header(name, default, required, convert, expected, as_marker=False)
+    if kind == "cookie":
+        return cookie(name, default, required, convert, expected, as_morsel=False)
+    return path_value(name, convert, as_marker=False)
+
+
+def _marker_fallback(param: Param, marker: Marker, annotation: Any, in_metadata: bool) -> tuple[Any, bool]:
     """The value used when the request lacks the marker's value, and whether it is required."""
     if in_metadata:
-        return (param.default if param.has_default else None), marker.required or not param.has_default
-    if tp in (int, float, bool) and isinstance(marker, (Parameter, Header)):
+        if param.has_default:
+            return param.default, marker.required
+        own = getattr(marker, "default", "")
+        if isinstance(marker, (Parameter, Header)) and own != "":
+            # ``Annotated[int, Parameter("p", default=5)]``: the marker's own default.
+            return _default_for(param, annotation, own), marker.required
+        return None, True
+    if isinstance(marker, (Parameter, Header)):
         default = marker.default
-        if isinstance(default, str) and default:
-            converter = _converter(tp, marker.name or param.name)
-            assert converter is not None
-            default = converter(default)
-        return (None if default == "" else default), marker.required
+        if default is None:
+            return None, marker.required
+        if strip_optional(annotation)[0] in _PLAIN or _is_class(annotation, type(marker)):
+            # SPEC.md: the marker is the fallback, a string holding its default. A default
+            # that is not a string (typed by the overloads as its own type) is kept as is.
+            return (marker if isinstance(default, str) else default), marker.required
+        return _default_for(param, annotation, default), marker.required
+    if isinstance(marker, Cookie) and not _cookie_as_morsel(annotation):
+        return _default_for(param, annotation, marker.value if marker.key else ""), marker.required
     return marker, marker.required
 
 
-def _from_marker(param: Param, marker: Marker, tp: Any, in_metadata: bool = False) -> Optional[Resolver]:
+def _cookie_as_morsel(annotation: Any) -> bool:
+    tp = strip_optional(annotation)[0]
+    return tp in (Param.EMPTY, Any, object) or _is_class(tp, Morsel)
+
+
+def _from_marker(param: Param, marker: Marker, in_metadata: bool = False) -> Optional[Resolver]:
     name = marker.name or param.name
-    fallback, required = _marker_fallback(marker, tp, param, in_metadata)
+    annotation = param.annotation
+    tp = strip_optional(annotation)[0]
+    fallback, required = _marker_fallback(param, marker, annotation, in_metadata)
     if isinstance(marker, Parameter):
-        value_tp = tp if tp not in (Param.EMPTY, Any) else Parameter
-        return parameter(name, value_tp, fallback, required)
+        plain = tp in _PLAIN or _is_class(tp, Parameter)
+        if plain:
+            return parameter(name, None, fallback, required, "str", as_marker=not in_metadata or tp is Parameter)
+        return _query(param, name, annotation, fallback, required)
     if isinstance(marker, Header):
-        return header(name, fallback, required)
+        if tp in _PLAIN or _is_class(tp, Header):
+            return header(name, fallback, required)
+        return header(name, fallback, required, _string_converter(param, annotation), type_label(annotation))
     if isinstance(marker, PathValue):
-        return path_value(name)
+        if tp in _PLAIN or _is_class(tp, PathValue):
+            return path_value(name)
+        return path_value(name, _string_converter(param, annotation))
     if isinstance(marker, RegGroup):
-        return reg_group(marker.group)
+        if tp in _PLAIN or _is_class(tp, RegGroup):
+            return reg_group(marker.group)
+        return reg_group(marker.group, _string_converter(param, annotation))
     if isinstance(marker, Parameters):
-        return parameter_list(name, str, fallback, required)
+        list_type = annotation if is_sequence_type(annotation) else list
+        return _query(param, name, list_type, fallback, required)
     if isinstance(marker, Cookie):
-        return cookie(name, fallback, required)
+        if _cookie_as_morsel(annotation):
+            return cookie(name, fallback, required)
+        return cookie(name, fallback, required, _string_converter(param, annotation), type_label(annotation),
+                      as_morsel=False)
+    if isinstance(marker, Source):
+        return _from_source(param, marker)
     return None
 
 
 def _from_value_default(param: Param) -> Optional[Resolver]:
-    """Defaults that are markers or plain values (no annotation needed)."""
+    """Defaults that are markers or framework objects (no annotation needed)."""
     default = param.default
     if isinstance(default, Marker):
-        tp = _optional_inner(param.annotation)
-        return _from_marker(param, default, tp)
+        return _from_marker(param, default)
     if isinstance(default, MultipartFile):
         return multipart_file(default.name or param.name, default, default.required)
     if isinstance(default, Session):
         return session
+    if type(default) is JSONBody:
+        return json_body(param.name)
     for tp, resolver in _BY_TYPE.items():
         if type(default) is tp:
             return resolver
@@ -275,67 +470,82 @@ def _from_value_default(param: Param) -> Optional[Resolver]:
 
 
 def _from_annotation(param: Param, tp: Any) -> Optional[Resolver]:
+    """A plain annotation (``Optional`` removed as ``tp``)."""
     required = not param.has_default
     default = None if required else param.default
-    cls = _class_of(tp)
-    if cls is not None:
-        for known, resolver in _BY_TYPE.items():
-            if cls is known:
-                return resolver
-        if issubclass(cls, Session):
+    annotation = param.annotation
+    if isinstance(tp, type):
+        resolver = _BY_TYPE.get(tp)
+        if resolver is not None:
+            return resolver
+        if tp is JSONBody:
+            return json_body(param.name)
+        if issubclass(tp, Session):
             return session
-        if issubclass(cls, Request):
+        if issubclass(tp, Request):
             return _BY_TYPE[Request]
-        if issubclass(cls, Response):
+        if issubclass(tp, Response):
             return _BY_TYPE[Response]
-        if issubclass(cls, Header):
+        if issubclass(tp, Header):
             return header(param.name, default, required)
-        if issubclass(cls, Cookie) or cls is Morsel:
+        if issubclass(tp, Cookie) or tp is Morsel:
             return cookie(param.name, default, required)
-        if issubclass(cls, PathValue):
+        if issubclass(tp, PathValue):
             return path_value(param.name)
-        if issubclass(cls, RegGroup):
+        if issubclass(tp, RegGroup):
             return reg_group(0)
-        if issubclass(cls, Parameters):
-            return parameter_list(param.name, str, default, required)
-        if issubclass(cls, MultipartFile):
+        if issubclass(tp, Parameters):
+            return parameter_list(param.name, None, default, required)
+        if issubclass(tp, MultipartFile):
             return multipart_file(param.name, default, required)
-        if cls in (str, Parameter, int, float, bool, dict):
-            return parameter(param.name, cls, default, required)
-        if cls is list:
-            return parameter_list(param.name, str, default, required)
-    origin = get_origin(tp)
-    if origin is list:
-        args = get_args(tp)
-        return parameter_list(param.name, args[0] if args else str, default, required)
-    if origin is dict:
-        return parameter(param.name, dict, default, required)
-    return None
+        if tp is Parameter:
+            return parameter(param.name, None, default, required, "str", as_marker=True)
+        if dataclasses.is_dataclass(tp):
+            return _body(param, annotation, default, required, param.name)
+    if isinstance(tp, str):  # a forward reference that did not resolve
+        return None
+    if is_body_type(tp):
+        return _body(param, annotation, default, required, param.name)
+    try:
+        string_converter(annotation) if not is_sequence_type(annotation) else strings_converter(tp)
+    except TypeError:
+        return None  # not a type read from a parameter: another plugin, or the build, decides
+    return _query(param, param.name, annotation, default, required)
 
 
-def builtin_resolver(param: Param) -> Optional[Resolver]:
-    """The resolver for a SPEC.md argument kind, or None when ``param`` is none of them.
+def builtin_resolver(param: Param, fallback: bool = True) -> Optional[Resolver]:
+    """The resolver for a SPEC.md argument kind or a typed parameter, or None when
+    ``param`` is none of them.
 
-    Order: a marker in ``Annotated`` metadata, a marker or typed default, the annotation,
-    then the type of a plain default; a bare name is a required ``str`` parameter.
+    Order: a marker (or alias ``Source``) in ``Annotated`` metadata, a marker or framework
+    object as default, the annotation, then the type of a plain default; a bare name is a
+    required ``str`` parameter. With ``fallback`` (the default), a parameter nothing claims
+    but that has a default gets that default as a constant; without it, None is returned
+    so that a ``default_model_binding`` can take it.
+
+    Raises ``ConfigurationError`` for a supported kind used wrongly (a default that does
+    not convert to the annotation, a dataclass whose fields do not convert).
     """
-    tp = _optional_inner(param.annotation)
-    if tp is not param.annotation and not param.has_default:
-        param = Param(param.name, tp, None, param.metadata, param.keyword_only)
+    tp, optional = strip_optional(param.annotation)
+    explicit_default = param.has_default
+    if optional and not explicit_default:  # ``x: Optional[int]``: None when absent
+        param = dataclasses.replace(param, default=None)
     for meta in param.metadata:
         if isinstance(meta, Marker):
-            return _from_marker(param, meta, tp, in_metadata=True)
+            return _from_marker(param, meta, in_metadata=True)
     resolver = _from_value_default(param)
     if resolver is not None:
         return resolver
     if tp is not Param.EMPTY and tp is not Any:
-        return _from_annotation(param, tp)
-    if not param.has_default:
-        return parameter(param.name, str, None, True)
-    default_type = type(param.default)
-    if default_type in (str, int, float, bool, dict):
-        return parameter(param.name, default_type, param.default, False)
-    if default_type is list:
-        return parameter_list(param.name, str, param.default, False)
-    value = param.default
-    return lambda ctx: value
+        resolver = _from_annotation(param, tp)
+        if resolver is not None or not explicit_default or isinstance(tp, str):
+            return resolver
+    elif not param.has_default:
+        return parameter(param.name, None, None, True)
+    else:
+        default_type = type(param.default)
+        if default_type in (str, int, float, bool, dict):
+            return _query(param, param.name, default_type, param.default, False)
+        if default_type is list:
+            return parameter_list(param.name, None, param.default, False)
+    return constant_resolver(param.default) if fallback else None

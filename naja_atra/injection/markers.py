@@ -1,14 +1,25 @@
 """Markers that say where a controller argument comes from.
 
-Each is used as a parameter's default (``name=Parameter("name", default="x")``) or as its
-annotation (``token: Header``). Markers that stand for a single string value are ``str``
+Each is used as a parameter's default (``name=Parameter("name", default="x")``), as its
+annotation (``token: Header``) or inside ``Annotated`` (``page: Annotated[int,
+Parameter("p")] = 1``). Markers that stand for a single string value are ``str``
 subclasses holding that value, as in the original framework, so a marker default doubles
 as the fallback value.
+
+For type checkers the markers that carry a default are typed by it: ``Parameter("page",
+default=1)`` is an ``int``, so ``page: int = Parameter("page", default=1)`` checks and
+``page: int = Parameter("page", default="1")`` is flagged (their ``__new__`` overloads
+return the default's type; at run time the object is still the marker).
+``Parameter("x", required=True)`` and ``PathValue()`` are ``Any``: the value is whatever
+the annotation says, converted from the request. See ``naja_atra.injection.aliases`` for
+``Query[int]``-style annotations.
 """
 from __future__ import annotations
 
 from http.cookies import Morsel
-from typing import Any, Optional
+from typing import Any, List, Optional, Sequence, TypeVar, overload
+
+from typing_extensions import Literal, Self
 
 from ..http.request import Cookies
 
@@ -27,7 +38,10 @@ __all__ = [
     "ModelDict",
     "Environment",
     "Marker",
+    "Source",
 ]
+
+T = TypeVar("T")
 
 
 class Marker:
@@ -38,16 +52,36 @@ class Marker:
 
 
 class _NamedStr(str, Marker):
-    """A named string marker whose string value is its default."""
+    """A named string marker whose string value is its default.
 
-    def __new__(cls, name: str = "", default: Any = "", required: bool = False, **_: Any) -> _NamedStr:
+    The overloads type the marker as the value a controller receives: the marker itself
+    (a ``str``) without a default, the default's type with one, ``Any`` when required
+    (then the annotation alone decides the type). The typing spec ("Constructors") gives a
+    call the type ``__new__`` returns when that is not an instance of the class; mypy
+    (2.x; older releases fall back to the class) follows it but still reports such a
+    ``__new__`` on its definition, hence the ignores.
+    """
+
+    default: Any
+
+    @overload
+    def __new__(cls, name: str = ..., *, required: Literal[False] = ...) -> Self: ...
+
+    @overload
+    def __new__(cls, name: str = ..., *, required: bool) -> Any: ...
+
+    @overload
+    def __new__(cls, name: str, default: T, required: bool = ...) -> T: ...  # type: ignore[misc]
+
+    @overload
+    def __new__(cls, *, default: T, name: str = ..., required: bool = ...) -> T: ...  # type: ignore[misc]
+
+    def __new__(cls, name: str = "", default: Any = "", required: bool = False, **_: Any) -> Any:
         obj = str.__new__(cls, "" if default is None else str(default))
         obj.name = name
         obj.required = required
         obj.default = default
         return obj
-
-    default: Any
 
     def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (self.name, self.default, self.required), {}
@@ -62,9 +96,13 @@ class Header(_NamedStr):
 
 
 class PathValue(str, Marker):
-    """A ``{name}`` segment of the route's path, or the part a ``*``/``**`` wildcard matched."""
+    """A ``{name}`` segment of the route's path, or the part a ``*``/``**`` wildcard matched.
 
-    def __new__(cls, name: str = "", _value: str = "", **_: Any) -> PathValue:
+    Typed ``Any`` as a default: ``user_id: int = PathValue("id")`` converts the segment to
+    ``int``; with a ``str`` (or no) annotation the value is a ``PathValue`` string.
+    """
+
+    def __new__(cls, name: str = "", _value: str = "", **_: Any) -> Any:
         obj = str.__new__(cls, _value)
         obj.name = name
         obj.required = True
@@ -90,13 +128,34 @@ class RegGroup(str, Marker):
         return (self.group, str(self)), {}
 
 
-class Parameters(list, Marker):  # type: ignore[type-arg]
-    """Every value of a query or form parameter: ``Parameters("tag", default=[])``."""
+class _ListMarker(List[Any], Marker):
+    """The run-time construction of ``Parameters`` (kept apart so that type checkers read
+    the typed ``Parameters.__new__``, which comes first in the MRO, not this ``__init__``)."""
 
-    def __init__(self, name: str = "", default: Optional[list[str]] = None, required: bool = False) -> None:
+    def __init__(self, name: str = "", default: Optional[Sequence[Any]] = None, required: bool = False) -> None:
         super().__init__(default or [])
         self.name = name
         self.required = required
+
+
+class Parameters(_ListMarker):
+    """Every value of a query or form parameter: ``Parameters("tag", default=[])``.
+
+    Typed as the annotation's list (``tags: list[int] = Parameters("tag")``, items
+    converted), or as the default's list type when a default is given.
+    """
+
+    @overload
+    def __new__(cls, name: str = ..., default: None = ..., required: bool = ...) -> Parameters: ...
+
+    @overload
+    def __new__(cls, name: str, default: Sequence[T], required: bool = ...) -> list[T]: ...  # type: ignore[misc]
+
+    @overload
+    def __new__(cls, *, default: Sequence[T], name: str = ..., required: bool = ...) -> list[T]: ...  # type: ignore[misc]
+
+    def __new__(cls, name: str = "", default: Any = None, required: bool = False) -> Any:
+        return super().__new__(cls)
 
 
 class Cookie(Morsel, Marker):  # type: ignore[type-arg]
@@ -138,3 +197,29 @@ class ModelDict(dict):  # type: ignore[type-arg]
 
 class Environment(dict):  # type: ignore[type-arg]
     """The request's environment (set by the ASGI/WSGI adapters and filters)."""
+
+
+class Source(Marker):
+    """Where an ``Annotated`` alias of ``naja_atra.injection.aliases`` reads its value:
+    ``Source("query")``, ``"header"``, ``"cookie"``, ``"path"`` or ``"body"``, under
+    ``name`` (empty: the parameter's name). Hashable, unlike the SPEC markers that are
+    ``dict``/``list`` subclasses, so it can sit in ``Annotated`` metadata."""
+
+    __slots__ = ("kind", "name", "required")
+    KINDS = frozenset(("query", "header", "cookie", "path", "body"))
+
+    def __init__(self, kind: str, name: str = "") -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown source {kind!r}; one of {sorted(self.KINDS)}")
+        self.kind = kind
+        self.name = name
+        self.required = False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Source) and (other.kind, other.name) == (self.kind, self.name)
+
+    def __hash__(self) -> int:
+        return hash((Source, self.kind, self.name))
+
+    def __repr__(self) -> str:
+        return f"Source({self.kind!r}, {self.name!r})" if self.name else f"Source({self.kind!r})"

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, get_type_hints
+from typing import TYPE_CHECKING, Any, Callable
 
-from typing_extensions import Annotated, get_args, get_origin
+from typing_extensions import Annotated, get_args, get_origin, get_type_hints
+
+from .convert import is_union
 
 if TYPE_CHECKING:
     from ..context import RequestContext
@@ -44,8 +47,49 @@ def is_async_resolver(resolver: Resolver) -> bool:
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
         return get_type_hints(func, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to the raw annotations
-        return dict(getattr(func, "__annotations__", {}))
+    except Exception:
+        # One unresolvable forward reference fails the whole call: resolve the others one
+        # by one (``from __future__ import annotations`` makes every annotation a string)
+        # and leave only the unresolvable ones as strings, for the build to name.
+        raw = dict(getattr(func, "__annotations__", {}))
+        namespace = getattr(inspect.unwrap(func), "__globals__", {})
+        hints: dict[str, Any] = {}
+        for name, annotation in raw.items():
+            try:
+                hints[name] = get_type_hints(_Holder(name, annotation), namespace, include_extras=True)[name]
+            except Exception:
+                hints[name] = annotation
+        return hints
+
+
+class _Holder:
+    """An object with one annotation, for resolving annotations one at a time."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.__annotations__ = {name: annotation}
+
+
+def split_annotated(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """``Annotated[T, m, ...]`` -> ``(T, (m, ...))``.
+
+    Also finds the metadata of ``Optional[Annotated[T, m]]``, which is what
+    ``get_type_hints`` makes of ``x: Query[int] = None`` before Python 3.11 (it wraps the
+    annotation of a ``None`` default in ``Optional``): that gives ``(Optional[T], (m,))``.
+    """
+    if get_origin(annotation) is Annotated:
+        inner, *rest = get_args(annotation)
+        return inner, tuple(rest)
+    if is_union(annotation):
+        args = get_args(annotation)
+        metadata: list[Any] = []
+        plain: list[Any] = []
+        for arg in args:
+            plain_arg, extra = split_annotated(arg)
+            plain.append(plain_arg)
+            metadata.extend(extra)
+        if metadata:
+            return typing.Union[tuple(plain)], tuple(metadata)
+    return annotation, ()
 
 
 def controller_params(func: Callable[..., Any], skip_first: bool = False) -> list[Param]:
@@ -58,11 +102,7 @@ def controller_params(func: Callable[..., Any], skip_first: bool = False) -> lis
             continue
         if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        annotation = hints.get(p.name, EMPTY)
-        metadata: tuple[Any, ...] = ()
-        if get_origin(annotation) is Annotated:
-            annotation, *extra = get_args(annotation)
-            metadata = tuple(extra)
+        annotation, metadata = split_annotated(hints.get(p.name, EMPTY))
         params.append(Param(p.name, annotation, p.default, metadata,
                             p.kind is inspect.Parameter.KEYWORD_ONLY))
     return params
