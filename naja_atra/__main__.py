@@ -7,7 +7,8 @@ import signal
 import sys
 from typing import Any, Optional, Sequence
 
-from . import default_app
+from . import Application, default_app
+from . import version as __version__
 from .utils import logger
 
 
@@ -22,8 +23,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loglevel", default="", help="log level (default: info)")
     parser.add_argument("--prefer-coroutine", action="store_true", help="use the asyncio server")
     parser.add_argument("--routes", action="store_true", help="print the route table and exit")
+    parser.add_argument("--plugins", action="store_true",
+                        help="list the loaded plugins, their distribution, version and hooks, and exit")
     default_app._hooks.add_cli_options(parser)
     return parser
+
+
+def plugin_lines(app: Application) -> list[str]:
+    """One line per registered plugin: name, distribution, version, implemented hooks."""
+    app.build()
+    origins = {p.name: (p.distribution, p.version) for p in app.entry_point_plugins}
+    pm = app.plugin_manager
+    lines = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # a blocked name
+            lines.append(f"{name:<28} (blocked)")
+            continue
+        dist, version = origins.get(name, ("naja-atra", __version__) if name.startswith("naja_atra.") else ("-", "-"))
+        hooks = sorted(caller.name for caller in pm.get_hookcallers(plugin) or ())
+        lines.append(f"{name:<28} {dist} {version}: {', '.join(hooks)}")
+    return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -38,6 +57,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.routes:
         for route in default_app.routes():
             print(route.describe().rstrip())
+        return 0
+    if args.plugins:
+        for line in plugin_lines(default_app):
+            print(line)
         return 0
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -1,6 +1,7 @@
 """``python -m naja_atra``: the route table and a served project, in subprocesses."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -75,3 +76,25 @@ def test_cli_serves_a_scanned_project(project: Path, extra: list[str]) -> None:
                 proc.wait(5)
             if proc.stderr:
                 proc.stderr.close()
+
+
+def test_plugins_option_lists_builtins_and_entry_points(project: Path,
+                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    dist_root = tmp_path_factory.mktemp("site")  # outside the scanned project
+    (dist_root / "cliplug_mod.py").write_text(
+        "import naja_atra\n\n@naja_atra.hookimpl\ndef naja_atra_route_added(app, route):\n    pass\n")
+    info = dist_root / "cliplug-3.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: cliplug\nVersion: 3.1\n")
+    (info / "entry_points.txt").write_text("[naja_atra]\ncliplug = cliplug_mod\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAJA_ATRA_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(dist_root), *sys.path])
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--plugins"],
+                          capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert lines["cliplug"].split(None, 1)[1] == "cliplug 3.1: naja_atra_route_added"
+    assert "naja_atra_make_router" in lines["naja_atra.routing"]
+    assert set(lines) >= {"naja_atra.routing", "naja_atra.resolvers", "naja_atra.sessions", "naja_atra.errors",
+                          "naja_atra.filters", "naja_atra.render", "naja_atra.static", "naja_atra.websocket",
+                          "naja_atra.servers"}
