@@ -31,6 +31,7 @@ from .injection.markers import (
     RegGroups,
 )
 from .injection.model_binding import ModelBinding
+from .injection.providers import Depends
 from .registry import ConfigurationError
 from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory
 from .websocket.api import (
@@ -82,6 +83,7 @@ from . import server  # noqa: E402  (the facade module needs default_app defined
 
 __all__ = [
     "Body",
+    "Depends",
     "FromCookie",
     "FromHeader",
     "FromPath",

@@ -15,7 +15,7 @@ EXPECTED = {
     "WEBSOCKET_MESSAGE_PONG", "WEBSOCKET_MESSAGE_TEXT", "WEBSOCKET_OPCODE_BINARY", "WEBSOCKET_OPCODE_CLOSE",
     "WEBSOCKET_OPCODE_CONTINUATION", "WEBSOCKET_OPCODE_PING", "WEBSOCKET_OPCODE_PONG", "WEBSOCKET_OPCODE_TEXT",
     "WebsocketCloseReason", "WebsocketHandler", "WebsocketRequest", "WebsocketSession",
-    "Body", "FromCookie", "FromHeader", "FromPath", "InjectionError", "ModelBinding", "Query",
+    "Body", "Depends", "FromCookie", "FromHeader", "FromPath", "InjectionError", "ModelBinding", "Query",
     "default_model_binding", "model_binding",
     "websocket_close", "websocket_handler", "websocket_handshake", "websocket_message", "websocket_open",
 }

@@ -51,7 +51,31 @@ class Marker:
     required: bool
 
 
-class _NamedStr(str, Marker):
+class _MarkerStr(str, Marker):
+    """A marker that is also its string value.
+
+    Two markers of the same class are equal only when they name the same thing (same
+    string, same ``_identity``): ``Annotated[int, Parameter("p")]`` and
+    ``Annotated[int, Parameter("s")]`` must not be cached by ``typing`` as one type. Against
+    anything else a marker compares as its string value, so ``name == name2`` of SPEC.md holds.
+    """
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (self.name,)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            assert isinstance(other, _MarkerStr)
+            return str.__eq__(self, other) and self._identity() == other._identity()
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
+class _NamedStr(_MarkerStr):
     """A named string marker whose string value is its default.
 
     The overloads type the marker as the value a controller receives: the marker itself
@@ -86,6 +110,9 @@ class _NamedStr(str, Marker):
     def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (self.name, self.default, self.required), {}
 
+    def _identity(self) -> tuple[Any, ...]:
+        return (self.name, repr(self.default), self.required)
+
 
 class Parameter(_NamedStr):
     """A query or form parameter: ``Parameter("page", default="1", required=False)``."""
@@ -95,7 +122,7 @@ class Header(_NamedStr):
     """A request header: ``Header("User-Agent")``; as an annotation the parameter's name is used."""
 
 
-class PathValue(str, Marker):
+class PathValue(_MarkerStr):
     """A ``{name}`` segment of the route's path, or the part a ``*``/``**`` wildcard matched.
 
     Typed ``Any`` as a default: ``user_id: int = PathValue("id")`` converts the segment to
@@ -112,7 +139,7 @@ class PathValue(str, Marker):
         return (self.name, str(self)), {}
 
 
-class RegGroup(str, Marker):
+class RegGroup(_MarkerStr):
     """Group ``group`` of the route's regular expression match (0 is the first group)."""
 
     group: int
@@ -126,6 +153,9 @@ class RegGroup(str, Marker):
 
     def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return (self.group, str(self)), {}
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (self.group,)
 
 
 class _ListMarker(List[Any], Marker):

@@ -1,12 +1,15 @@
 """The built-in plugins, one module each, registered by name in every ``Application``.
 
-All their hook implementations are ``trylast``: a user or third-party plugin that
-implements the same hook is consulted first. Block one with
+Their hook implementations are ``trylast`` (a user or third-party plugin that implements
+the same hook is consulted first), except where a plugin must act before the built-in
+default: ``naja_atra.providers`` resolves ``Depends`` parameters and opens its lifespan
+first, ``naja_atra.resolvers`` renders its 400s before the error pages, and
+``naja_atra.websocket`` claims a handshake's bare ``request`` parameter. Block one with
 ``app.plugin_manager.set_blocked(name)`` or remove it with ``unregister(name=...)``.
 """
 from __future__ import annotations
 
-from . import errors, filters, render, resolvers, routing, servers, sessions, static, websocket
+from . import errors, filters, providers, render, resolvers, routing, servers, sessions, static, websocket
 
 BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     ("naja_atra.routing", routing),
@@ -17,5 +20,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     ("naja_atra.render", render),
     ("naja_atra.static", static),
     ("naja_atra.websocket", websocket),
+    # After websocket: its bare-``request`` rule must not claim ``request=Depends(...)``.
+    ("naja_atra.providers", providers),
     ("naja_atra.servers", servers),
 )

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 PLAN_KEY = "naja_atra.resolvers.plan"
 
 
-def _plan_of(route: Route) -> ArgumentPlan:
+def plan_of(route: Route) -> ArgumentPlan:
     plan = route.extras.get(PLAN_KEY)
     if not isinstance(plan, ArgumentPlan):
         plan = route.extras[PLAN_KEY] = ArgumentPlan()
@@ -65,7 +65,7 @@ def naja_atra_make_resolver(app: Application, route: Route, param: Param) -> Opt
         # Async resolvers stay out of the plan (it runs synchronously); their own
         # InjectionError is answered alone.
         return resolver
-    return _plan_of(route).add(param.name, resolver)
+    return plan_of(route).add(param.name, resolver)
 
 
 # Not trylast: it runs before the built-in ``naja_atra.errors`` (trylast). An
