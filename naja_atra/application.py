@@ -44,6 +44,7 @@ from .websocket.session import OpenSessions
 
 if TYPE_CHECKING:
     from .testing import TestClient
+    from .wsgi import WsgiAdapter
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -115,6 +116,7 @@ class Application:
         self.model_bindings = ModelBindingRegistry(self._changed)
         #: Provider replacements active under ``override`` (read when resolvers are built).
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._wsgi: Optional[WsgiAdapter] = None
 
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:
@@ -379,6 +381,20 @@ class Application:
         ``naja_atra.testing.TestClient`` for the options)."""
         from .testing import TestClient
         return TestClient(self, **options)
+
+    @property
+    def wsgi(self) -> WsgiAdapter:
+        """This application as a PEP 3333 WSGI callable, made on first use (see
+        ``naja_atra.wsgi``): put ``wsgi_app = app.wsgi`` in a module and run, for instance,
+        ``gunicorn "module:wsgi_app"``. WebSocket endpoints need ``start()`` or ASGI."""
+        adapter = self._wsgi
+        if adapter is None:
+            from .wsgi import WsgiAdapter
+            with self._lock:
+                if self._wsgi is None:
+                    self._wsgi = WsgiAdapter(self)
+                adapter = self._wsgi
+        return adapter
 
     def routes(self) -> list[Route]:
         """The route table, in the order the router tries it."""

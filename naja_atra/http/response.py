@@ -114,7 +114,13 @@ class ResponseHeaders(MutableMapping[str, HeaderValue]):
 
 
 class Channel(Protocol):
-    """Where a bound response's streamed bytes go: the driver's connection."""
+    """Where a bound response's streamed bytes go: the driver's connection.
+
+    A channel whose server frames the body itself (the WSGI and ASGI adapters) has a
+    ``raw_body = True`` attribute: a streamed response then writes its head without adding
+    ``Transfer-Encoding`` or ``Connection``, and its body pieces as they are, with no chunk
+    framing and no last chunk; the body ends when the request's handling does.
+    """
 
     def write(self, data: bytes) -> None:
         """Send ``data`` now; callable from any thread."""
@@ -232,7 +238,9 @@ class Response:
         if self._gzip is not None:
             headers["Content-Encoding"] = "gzip"
             headers.add("Vary", "Accept-Encoding")
-        if request.version == "HTTP/1.1":
+        if getattr(channel, "raw_body", False):
+            pass  # the server behind the channel frames the body
+        elif request.version == "HTTP/1.1":
             self._chunked = True
             headers["Transfer-Encoding"] = "chunked"
         else:

@@ -1,0 +1,434 @@
+"""Serving an application with any WSGI server (PEP 3333).
+
+``app.wsgi`` (or ``WsgiAdapter(app)``) is a WSGI callable for the same application: the
+same routes, filters, argument injection, sessions, error pages, gzip and limits as the
+built-in servers. In the module a WSGI server loads::
+
+    from naja_atra import Application   # or: from naja_atra import default_app as app
+
+    app = Application()
+
+    @app.route("/")
+    def index() -> str:
+        return "hello"
+
+    wsgi_app = app.wsgi
+
+and run it with, for instance, ``gunicorn -w 4 -k gthread --threads 8 "mymodule:wsgi_app"``.
+
+How the WSGI world maps onto the framework:
+
+- The request is built from the environ. ``PATH_INFO`` (which the server already
+  percent-decoded, one character per byte) is turned back into bytes and decoded as UTF-8,
+  then normalised like the HTTP parser does (``.``/``..`` segments and repeated slashes);
+  routing sees the path below ``SCRIPT_NAME``, the application's mount point, which
+  controllers find in ``request.environment["SCRIPT_NAME"]``. ``request.raw_path`` is the
+  path as the client sent it, prefix included (``RAW_URI``/``REQUEST_URI`` when the server
+  gives one). ``request.environment`` is the environ itself (the ``Environment`` argument
+  kind reads it).
+- The body is read from ``wsgi.input`` in bounded pieces, never past ``CONTENT_LENGTH``. A
+  ``CONTENT_LENGTH`` above ``max_body_size`` is answered 413 before anything is read. A
+  body without a length (a chunked upload) is read to its end when the server sets
+  ``wsgi.input_terminated`` (gunicorn does), with the same 413 past the limit; a server
+  that cannot deliver such a body gets 411 for it instead of a silently empty body.
+- Hop-by-hop headers (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``, ``Upgrade``,
+  ... and any header a ``Connection`` header names) are never passed to
+  ``start_response``: PEP 3333 forbids them, the server frames the response itself.
+- Static files are returned as the file iterator; its ``close()`` closes the file and the
+  server calls it, as PEP 3333 requires, even when the client goes away mid-file.
+- ``response.write_bytes`` streaming goes out as it is produced, through the ``write()``
+  callable that ``start_response`` returns: PEP 3333 keeps ``write()`` precisely for
+  imperative streaming APIs like this one. The controller runs on the server's thread as
+  usual, the server sends each piece before ``write()`` returns (a slow client slows the
+  producer down instead of filling memory) and the application then returns an empty
+  iterable. No helper thread, no buffering. A streamed response that fails after its head
+  went out raises :class:`StreamAborted` to the server, which cuts the connection so the
+  client sees a truncated body instead of a complete-looking one (the built-in drivers do
+  the same).
+- Async controllers work: the dispatcher runs them on an event loop owned by the server
+  thread (the WSGI server thread must not run an event loop of its own).
+- WebSocket needs the connection itself, which WSGI never hands over: an upgrade request
+  for a WebSocket endpoint is answered ``501 Not Implemented`` with a text saying so.
+  Serve WebSocket endpoints with ``server.start()`` / ``app.start()`` or an ASGI server.
+- Input the HTTP core would refuse (a path that is not UTF-8 or holds a NUL, a bad
+  ``CONTENT_LENGTH``, an oversized body) gets the same plain-text error the built-in
+  servers send. A malformed percent-escape (``/a%zz``) is only visible in the raw URI, so it
+  is refused when the server gives one (``RAW_URI``: gunicorn; ``REQUEST_URI``: uWSGI,
+  mod_wsgi); elsewhere it reaches the application as literal text.
+- The application's lifespan (its plugins' ``naja_atra_lifespan`` contexts) is entered at
+  the first request, WSGI having no start-up event, and left by :meth:`WsgiAdapter.close`
+  or at interpreter exit (a gunicorn worker that stops exits normally, so that runs).
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import re
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from urllib.parse import quote
+
+from .http.body import ChunkedDecoder
+from .http.errors import HttpError, ProtocolError
+from .http.finalize import finalize
+from .http.headers import HeaderMap
+from .http.limits import Limits
+from .http.outgoing import Outgoing
+from .http.parser import RequestHead, normalize_path
+from .http.request import Request
+from .http.response import Response
+from .http.wire import error_bytes
+from .routes import WEBSOCKET_METHOD
+from .utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .application import Application
+    from .pipeline import Dispatcher
+
+__all__ = ["WsgiAdapter", "StreamAborted", "HOP_BY_HOP", "build_request", "split_head", "wsgi_headers"]
+
+_log = get_logger("naja_atra.wsgi")
+
+#: The hop-by-hop headers of RFC 2616 13.5.1, the ones PEP 3333 forbids an application to
+#: send (``wsgiref`` asserts on these very names).
+HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade",
+))
+#: How much of the request body one ``wsgi.input.read`` asks for.
+READ_SIZE = 64 * 1024
+#: The text of the answer to a WebSocket upgrade.
+WEBSOCKET_REFUSED = (
+    "WebSocket is not available under WSGI: a WSGI server never hands the connection over to "
+    "the application. Serve this application with naja_atra's own servers (server.start() / "
+    "app.start()) or with an ASGI server for its WebSocket endpoints.\n"
+)
+_UNLIMITED = Limits(max_body_size=sys.maxsize)
+# CGI names that are request headers without the HTTP_ prefix.
+_CGI_HEADERS = (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length"))
+_SKIPPED_HTTP = frozenset(("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"))
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class StreamAborted(RuntimeError):
+    """Raised to the WSGI server when a streamed response failed after its head was sent.
+
+    The error itself was logged by the dispatcher; raising makes the server cut the
+    connection, the only honest signal left once a status went out.
+    """
+
+
+# -- the response head ----------------------------------------------------------------------
+def split_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """The WSGI status (``"200 OK"``) and header pairs of a head made by ``wire.response_head``.
+
+    That head is built from validated names and values (no CR, LF or NUL), one
+    ``name: value`` line each, so splitting it back is exact.
+    """
+    lines = head.decode("latin-1").split("\r\n")
+    _, _, status = lines[0].partition(" ")
+    headers = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers.append((name, value[1:]))
+    return status, headers
+
+
+def wsgi_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` without the hop-by-hop ones, those a ``Connection`` header names included
+    (RFC 9110 7.6.1)."""
+    pairs = list(headers)
+    dropped = set(HOP_BY_HOP)
+    for name, value in pairs:
+        if name.lower() == "connection":
+            dropped.update(token.strip(" \t").lower() for token in value.split(","))
+    return [(name, value) for name, value in pairs if name.lower() not in dropped]
+
+
+class _Channel:
+    """The channel of a live response: a streamed head goes to ``start_response``, the body
+    pieces to the ``write()`` callable it returns, each sent before ``write`` returns.
+
+    The first write is the head (``wire.response_head`` bytes), every later one body bytes.
+    ``raw_body = True`` asks the response not to frame the body: the WSGI server does. A
+    response that does not read that flag chunk-encodes on HTTP/1.1 (its head then says
+    ``Transfer-Encoding: chunked``); the chunks are decoded here before ``write()``.
+    """
+
+    raw_body = True
+    __slots__ = ("_start_response", "_write", "_decoder")
+
+    def __init__(self, start_response: StartResponse) -> None:
+        self._start_response = start_response
+        self._write: Optional[Callable[[bytes], object]] = None
+        self._decoder: Optional[ChunkedDecoder] = None
+
+    @property
+    def started(self) -> bool:
+        """True once the streamed head went to ``start_response``."""
+        return self._write is not None
+
+    def write(self, data: bytes) -> None:
+        """The head, then body bytes, each sent now (through the server's ``write()``);
+        callable from any thread while the request is being handled."""
+        write = self._write
+        if write is None:
+            status, headers = split_head(data)
+            if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
+                self._decoder = ChunkedDecoder(_UNLIMITED)
+            self._write = self._start_response(status, wsgi_headers(headers))
+            return
+        if self._decoder is not None:
+            data, _ = self._decoder.feed(data)
+        if data:
+            write(data)
+
+
+# -- the request ------------------------------------------------------------------------------
+def _utf8(text: str, what: str) -> str:
+    """A WSGI string (one character per byte) as the UTF-8 text it encodes; 400 if it is not."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:  # a server that already decoded it
+        return text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "Bad Request", f"Request {what} is not valid UTF-8") from None
+
+
+def _path(environ: WSGIEnvironment) -> str:
+    """The routing path: ``PATH_INFO`` decoded and normalised, "/" when empty."""
+    path = _utf8(environ.get("PATH_INFO") or "", "path")
+    if "\0" in path:
+        raise ProtocolError(400, "Bad Request", "NUL in request path")
+    if not path.startswith("/"):
+        path = "/" + path
+    return normalize_path(path)
+
+
+def _raw_path(environ: WSGIEnvironment) -> str:
+    """The path as sent: from ``RAW_URI``/``REQUEST_URI`` when the server gives it in origin
+    form, else ``SCRIPT_NAME`` + ``PATH_INFO`` percent-encoded again.
+
+    A sent path with a malformed percent-escape is refused (400) as the HTTP parser does;
+    servers leave such an escape in ``PATH_INFO`` as it is, so this needs the raw form.
+    """
+    for key in ("RAW_URI", "REQUEST_URI"):
+        uri = environ.get(key)
+        if isinstance(uri, str) and uri.startswith("/"):
+            sent = _utf8(uri.partition("?")[0], "path")
+            if _BAD_ESCAPE.search(sent) is not None:
+                raise ProtocolError(400, "Bad Request", "Malformed percent-escape in path")
+            return sent
+    joined = (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "")
+    try:
+        raw = joined.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = joined.encode("utf-8")
+    return quote(raw, safe="/!$&'()*+,;=:@-._~") or "/"
+
+
+def _headers(environ: WSGIEnvironment) -> HeaderMap:
+    """The request headers: ``HTTP_*`` variables plus ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
+    headers = HeaderMap()
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and key not in _SKIPPED_HTTP and isinstance(value, str):
+            headers.add(key[5:].replace("_", "-").title(), value)
+    for key, name in _CGI_HEADERS:
+        value = environ.get(key)
+        if value:
+            headers[name] = value
+    return headers
+
+
+def _tokens(value: Optional[str]) -> list[str]:
+    return [t.strip(" \t").lower() for t in (value or "").split(",") if t.strip(" \t")]
+
+
+def _client(environ: WSGIEnvironment) -> Optional[tuple[str, int]]:
+    host = environ.get("REMOTE_ADDR")
+    if not host:
+        return None
+    port = environ.get("REMOTE_PORT") or 0
+    try:
+        return str(host), int(port)
+    except ValueError:
+        return str(host), 0
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    """``length`` bytes of ``stream``, read at most ``READ_SIZE`` at a time."""
+    body = bytearray()
+    while len(body) < length:
+        piece = stream.read(min(length - len(body), READ_SIZE))
+        if not piece:
+            raise ProtocolError(400, "Bad Request", "The request body is shorter than its Content-Length")
+        body += piece
+    del body[length:]
+    return bytes(body)
+
+
+def _read_to_end(stream: Any, limit: int) -> bytes:
+    """Everything ``stream`` holds (a terminated input), 413 past ``limit`` bytes."""
+    body = bytearray()
+    while True:
+        piece = stream.read(READ_SIZE)
+        if not piece:
+            return bytes(body)
+        body += piece
+        if len(body) > limit:
+            raise ProtocolError(413, "Content Too Large", "Request body too large")
+
+
+def _body(environ: WSGIEnvironment, limits: Limits) -> bytes:
+    """The request body, within ``limits.max_body_size`` (decided before reading when the
+    length is known)."""
+    stream = environ.get("wsgi.input")
+    text = (environ.get("CONTENT_LENGTH") or "").strip()
+    if text:
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise ProtocolError(400, "Bad Request", "Invalid Content-Length")
+        length = int(text)
+        if length > limits.max_body_size:
+            raise ProtocolError(413, "Content Too Large", "Request body too large")
+        if not length or stream is None:
+            return b""
+        return _read_exactly(stream, length)
+    if stream is not None and environ.get("wsgi.input_terminated"):
+        return _read_to_end(stream, limits.max_body_size)
+    if "chunked" in _tokens(environ.get("HTTP_TRANSFER_ENCODING")):
+        raise ProtocolError(411, "Length Required",
+                            "This WSGI server does not pass on a request body without a Content-Length")
+    return b""
+
+
+def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
+    """The :class:`Request` the environ describes, its body read (``ProtocolError`` for input
+    the HTTP core would refuse)."""
+    method = environ.get("REQUEST_METHOD") or "GET"
+    path = _path(environ)
+    raw_path = _raw_path(environ)
+    query = _utf8(environ.get("QUERY_STRING") or "", "query")
+    version = "HTTP/1.0" if environ.get("SERVER_PROTOCOL") == "HTTP/1.0" else "HTTP/1.1"
+    headers = _headers(environ)
+    connection = _tokens(headers.get("Connection"))
+    if version == "HTTP/1.1":
+        keep_alive = "close" not in connection
+    else:
+        keep_alive = "keep-alive" in connection and "close" not in connection
+    upgrade_header = headers.get("Upgrade")
+    upgrade = upgrade_header.lower() if upgrade_header and "upgrade" in connection else None
+    body = _body(environ, limits)
+    target = raw_path + ("?" + query if query else "")
+    head = RequestHead(method, target, path, raw_path, query, version, headers, keep_alive,
+                       len(body) if body else None, False, False, upgrade)
+    request = Request(head, body, client_address=_client(environ), scheme=environ.get("wsgi.url_scheme") or "http")
+    request.environment = environ
+    return request
+
+
+# -- the callable -----------------------------------------------------------------------------
+class WsgiAdapter:
+    """A PEP 3333 application serving ``app`` (see the module notes); get one from
+    ``app.wsgi``. Thread-safe: multi-threaded servers call it concurrently.
+
+    ``lifespan``: enter the application's lifespan at the first request and leave it at
+    :meth:`close` (or at interpreter exit).
+    """
+
+    def __init__(self, app: Application, *, lifespan: bool = True) -> None:
+        self.app = app
+        self._lifespan = lifespan
+        self._stack: Optional[contextlib.ExitStack] = None
+        self._started = False
+        self._warned_websocket = False
+        self._lock = threading.Lock()
+
+    def _start(self) -> None:
+        """Build the application and enter its lifespan (once)."""
+        with self._lock:
+            if self._started:
+                return
+            self.app.build()
+            if self._lifespan:
+                stack = contextlib.ExitStack()
+                stack.enter_context(self.app.lifespan())
+                self._stack = stack
+                atexit.register(self.close)
+            self._started = True
+
+    def close(self) -> None:
+        """Leave the application's lifespan if the first request entered it (idempotent)."""
+        with self._lock:
+            stack, self._stack = self._stack, None
+        if stack is not None:
+            atexit.unregister(self.close)
+            stack.close()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Serve one request (PEP 3333)."""
+        if not self._started:
+            self._start()
+        app = self.app
+        dispatcher = app.dispatcher
+        try:
+            request = build_request(environ, app.limits)
+        except ProtocolError as error:
+            return _plain_error(environ, start_response, error)
+        response = Response()
+        channel = _Channel(start_response)
+        response.bind(request, channel)
+        if request.upgrade == "websocket" and _is_websocket(dispatcher, request):
+            out = self._websocket_refused(dispatcher, request)
+        else:
+            out = dispatcher.handle_sync(request, response)
+        if response.streaming:
+            # Head and body went out through start_response and write() already.
+            if not (channel.started and response.stream_closed):
+                raise StreamAborted(f"the streamed response to {request.method} {request.path} failed")
+            return []
+        if out.upgrade is not None:  # a 101 that a custom router let through
+            out = self._websocket_refused(dispatcher, request)
+        status, headers = split_head(out.head)
+        start_response(status, wsgi_headers(headers))
+        body = out.body
+        return list(body) if isinstance(body, tuple) else body
+
+    def _websocket_refused(self, dispatcher: Dispatcher, request: Request) -> Outgoing:
+        """``501`` with a text saying that WebSocket needs another server (logged once)."""
+        if not self._warned_websocket:
+            self._warned_websocket = True
+            _log.warning("WebSocket upgrade to %s refused: a WSGI server cannot hand the connection over "
+                         "(serve WebSocket endpoints with app.start() or an ASGI server)", request.path)
+        refusal = Response(501, headers={"Content-Type": "text/plain; charset=utf-8"}, body=WEBSOCKET_REFUSED)
+        return finalize(request, refusal, dispatcher.gzip, False)
+
+    def __repr__(self) -> str:
+        return f"<WsgiAdapter {self.app!r}>"
+
+
+def _plain_error(environ: WSGIEnvironment, start_response: StartResponse, error: ProtocolError) -> Iterable[bytes]:
+    """The built-in servers' answer to input they refuse: a short plain-text error."""
+    wire = error_bytes(error.code, error.message)
+    head, _, body = wire.partition(b"\r\n\r\n")
+    status, headers = split_head(head)
+    start_response(status, wsgi_headers(headers))
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _is_websocket(dispatcher: Dispatcher, request: Request) -> bool:
+    """True when the upgrade request is for a WebSocket endpoint of the application."""
+    if request.method != "GET":
+        return False
+    try:
+        match = dispatcher.router.match(WEBSOCKET_METHOD, request.path, request)
+    except HttpError:  # 404 / 405: not a WebSocket endpoint, served as plain HTTP
+        return False
+    return WEBSOCKET_METHOD in match.route.methods
