@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from . import Application, default_app
 from . import version as __version__
@@ -22,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-r", "--resources", default="", help="folder of static files, served under /")
     parser.add_argument("--loglevel", default="", help="log level (default: info)")
     parser.add_argument("--prefer-coroutine", action="store_true", help="use the asyncio server")
+    parser.add_argument("--shutdown-timeout", type=float, default=10.0,
+                        help="seconds in-flight requests get to finish on SIGTERM/SIGINT (default: 10)")
     parser.add_argument("--routes", action="store_true", help="print the route table and exit")
     parser.add_argument("--plugins", action="store_true",
                         help="list the loaded plugins, their distribution, version and hooks, and exit")
@@ -62,14 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for line in plugin_lines(default_app):
             print(line)
         return 0
-
-    def on_signal(signum: int, frame: Any) -> None:
-        logger.get_logger("naja_atra.cli").info("Signal %d received, stopping", signum)
-        default_app.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    default_app.start(host=args.bind, port=args.port, prefer_coroutine=args.prefer_coroutine)
+    # start() stops gracefully on SIGTERM/SIGINT (a second signal forces) and restores the
+    # previous handlers when it returns.
+    default_app.start(host=args.bind, port=args.port, prefer_coroutine=args.prefer_coroutine,
+                      shutdown_timeout=args.shutdown_timeout)
     return 0
 
 

@@ -37,12 +37,14 @@ from .servers.common import Server
 from .servers.config import ServerConfig
 from .servers.tls import make_ssl_context
 from .sessions import SessionFactory
+from .shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_on_signals_async, stop_server
 from .utils.scan import scan as _scan
 from .websocket.api import WEBSOCKET_MESSAGE_TEXT
 from .websocket.endpoint import EVENTS
 from .websocket.session import OpenSessions
 
 if TYPE_CHECKING:
+    from .asgi import AsgiAdapter, Receive, Scope, Send
     from .testing import TestClient
     from .wsgi import WsgiAdapter
 
@@ -75,6 +77,9 @@ class Application:
     a thread pool instead of on the event loop. Off by default: inline is fastest, but a
     controller that blocks (sleep, a synchronous database call) then stalls every other
     connection of that server for as long as it blocks.
+
+    ``shutdown_timeout``: seconds in-flight requests get to finish when SIGTERM/SIGINT stop
+    a server started with ``start()``/``start_async()`` (see ``naja_atra.shutdown``).
     """
 
     def __init__(
@@ -86,9 +91,11 @@ class Application:
         run_sync_in_threadpool: bool = False,
         threadpool_size: int = 32,
         load_entry_points: bool = True,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         **limits: Any,
     ) -> None:
         self._dispatcher: Optional[Dispatcher] = None
+        self.shutdown_timeout = shutdown_timeout
         self._generation = 0
         self.plugin_manager: pluggy.PluginManager = AppPluginManager(self._changed)
         for name, plugin in BUILTIN_PLUGINS:
@@ -116,6 +123,7 @@ class Application:
         self.model_bindings = ModelBindingRegistry(self._changed)
         #: Provider replacements active under ``override`` (read when resolvers are built).
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._asgi: Optional[AsgiAdapter] = None
         self._wsgi: Optional[WsgiAdapter] = None
 
     # -- registration ------------------------------------------------------------------
@@ -383,6 +391,20 @@ class Application:
         return TestClient(self, **options)
 
     @property
+    def asgi(self) -> AsgiAdapter:
+        """This application as an ASGI 3 application (see ``naja_atra.asgi``)."""
+        adapter = self._asgi
+        if adapter is None:
+            from .asgi import AsgiAdapter
+            adapter = self._asgi = AsgiAdapter(self)
+        return adapter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve an ASGI ``http``, ``websocket`` or ``lifespan`` scope: the application is an
+        ASGI 3 app, so ``uvicorn my_module:app`` serves it."""
+        await self.asgi(scope, receive, send)
+
+    @property
     def wsgi(self) -> WsgiAdapter:
         """This application as a PEP 3333 WSGI callable, made on first use (see
         ``naja_atra.wsgi``): put ``wsgi_app = app.wsgi`` in a module and run, for instance,
@@ -423,6 +445,7 @@ class Application:
         gzip_content_types: Optional[Union[set[str], frozenset[str], list[str], tuple[str, ...]]] = None,
         gzip_compress_level: Optional[int] = None,
         prefer_coroutine: bool = False,
+        shutdown_timeout: Optional[float] = None,
         **limits: Any,
     ) -> Server:
         """The server ``start`` would run, built and bound but not yet serving."""
@@ -432,6 +455,8 @@ class Application:
             self.gzip_content_types = frozenset(gzip_content_types)
         if gzip_compress_level is not None:
             self.gzip_compress_level = gzip_compress_level
+        if shutdown_timeout is not None:
+            self.shutdown_timeout = shutdown_timeout
         options = dict(limits)
         if connection_idle_time is not None:
             options.setdefault("keep_alive_timeout", connection_idle_time)
@@ -446,7 +471,7 @@ class Application:
         self._changed()
         self.build()
         config = ServerConfig(host=host, port=port, ssl_context=ssl_context, limits=self.limits,
-                              prefer_coroutine=prefer_coroutine)
+                              prefer_coroutine=prefer_coroutine, shutdown_timeout=self.shutdown_timeout)
         server = self._hooks.make_server(self, config)
         if server is None:
             raise ConfigurationError("No plugin provided a server")
@@ -466,29 +491,56 @@ class Application:
             self._executor = None
             self._changed()
 
-    def start(self, host: str = "", port: int = 9090, **options: Any) -> None:
-        """Serve until ``stop()`` (blocks). Options are those of SPEC.md's ``server.start``
-        plus the limits of ``naja_atra.http.limits.Limits`` by name."""
+    def start(self, host: str = "", port: int = 9090, *, handle_signals: bool = True, **options: Any) -> None:
+        """Serve until ``stop()``, SIGTERM or SIGINT (blocks). Options are those of SPEC.md's
+        ``server.start``, ``shutdown_timeout``, plus the limits of
+        ``naja_atra.http.limits.Limits`` by name.
+
+        On the main thread (unless ``handle_signals=False``) SIGTERM and SIGINT stop the
+        server gracefully: the port closes, WebSocket sessions are closed with 1001,
+        in-flight requests get ``shutdown_timeout`` seconds to finish, then the lifespan
+        contexts are exited. A second signal stops at once. The previous handlers are
+        restored on return.
+        """
         server = self.make_server(host, port, **options)
         with self.lifespan():
-            try:
-                server.serve_forever()
-            except KeyboardInterrupt:  # Ctrl-C is the normal way to stop a foreground server
-                server.shutdown()
+            signals: contextlib.AbstractContextManager[bool] = (
+                stop_on_signals(server, self.websocket_sessions) if handle_signals
+                else contextlib.nullcontext(False))
+            with signals:
+                try:
+                    server.serve_forever()
+                except KeyboardInterrupt:  # Ctrl-C with handle_signals=False, or off the main thread
+                    server.shutdown()
 
-    async def start_async(self, host: str = "", port: int = 9090, **options: Any) -> None:
-        """Serve inside the running event loop until ``stop()``."""
+    async def start_async(self, host: str = "", port: int = 9090, *, handle_signals: bool = True,
+                          **options: Any) -> None:
+        """Serve inside the running event loop until ``stop()``, SIGTERM or SIGINT.
+
+        When the loop runs on the main thread (unless ``handle_signals=False``) the signals
+        stop the server gracefully as with ``start()``, through ``loop.add_signal_handler``;
+        the previous handlers are restored on return.
+        """
         server = self.make_server(host, port, **options)
         with self.lifespan():
-            await server.serve()
+            if handle_signals:
+                async with stop_on_signals_async(server, self.websocket_sessions):
+                    await server.serve()
+            else:
+                await server.serve()
 
-    def stop(self) -> None:
-        """Stop serving: WebSocket sessions are closed with 1001 (their ``on_close`` runs),
-        then the server stops; returns within about 2 s with the port closed."""
+    def stop(self, timeout: Optional[float] = None) -> None:
+        """Stop serving gracefully: the port closes at once, idle keep-alive connections
+        close, WebSocket sessions are closed with 1001 (their ``on_close`` runs), requests in
+        flight get ``timeout`` seconds to finish (their responses say ``Connection: close``),
+        then what is left is aborted.
+
+        ``timeout`` None keeps ``stop()`` bounded at about 2 s (the server's
+        ``shutdown_grace``); pass ``timeout=app.shutdown_timeout`` for what SIGTERM does.
+        """
         server = self.server
         if server is not None:
-            self.websocket_sessions.close_all(1001, "server shutdown", timeout=1.0)
-            server.shutdown()
+            stop_server(server, self.websocket_sessions, timeout)
 
     def is_ready(self) -> bool:
         """True once the server accepts connections."""

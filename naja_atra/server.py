@@ -1,7 +1,7 @@
 """``naja_atra.server``: start and stop the default application (SPEC.md's server module)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from . import default_app
 
@@ -21,9 +21,9 @@ async def start_async(host: str = "", port: int = 9090, **options: Any) -> None:
     await default_app.start_async(host, port, **options)
 
 
-def stop() -> None:
-    """Stop the default application's server."""
-    default_app.stop()
+def stop(timeout: Optional[float] = None) -> None:
+    """Stop the default application's server (see ``Application.stop``)."""
+    default_app.stop(timeout)
 
 
 def is_ready() -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 import weakref
 from typing import Any, Callable, Coroutine, Optional
 
@@ -25,6 +26,7 @@ from ..http.request import Request
 from ..http.response import Response
 from ..http.wire import CONTINUE_100, error_bytes
 from .common import (
+    ABORT_BUDGET,
     CONTINUE,
     HEAD,
     IDLE,
@@ -34,8 +36,10 @@ from .common import (
     BaseServer,
     RequestReader,
     client_address,
+    drain_grace,
     internal_error,
     logger,
+    make_last,
     set_nodelay,
 )
 from .config import ServerConfig
@@ -55,8 +59,11 @@ _PIPELINE_HIGH_WATER = 64 * 1024
 #: A list body up to this size is joined with the head into one write.
 _JOIN_LIMIT = 256 * 1024
 _LINGER_SECONDS = 1.0
-#: What shutdown() may spend in total (it promises 2 s).
-_SHUTDOWN_BUDGET = 1.8
+#: While upgraded connections are open the drain looks at them this often (s): they tell
+#: no one when they close.
+_UPGRADED_TICK = 0.05
+#: How long stop_accepting() called off the loop waits for the loop to close the port (s).
+_HOP_WAIT = 0.5
 
 # Python 3.12+ can start a task eagerly: a handler that finishes without suspending then
 # costs no trip through the event loop. Earlier versions get a normal task.
@@ -119,6 +126,8 @@ class _HttpProtocol(asyncio.Protocol):
         self._writing_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
         self._task: Optional[asyncio.Task[None]] = None
+        #: The request being handled (while ``busy``): stopping makes it the last one.
+        self._request: Optional[Request] = None
         self._served = 0
         self._phase = _NONE
         self._deadline = 0.0
@@ -225,14 +234,24 @@ class _HttpProtocol(asyncio.Protocol):
             self._transport.resume_reading()
 
     def _dispatch(self, head: RequestHead, body: bytes) -> None:
+        """Run the application on a request in a task.
+
+        A request the connection will not outlive (``keep_alive_max_requests`` reached, or
+        the server is stopping) is made the last before the application sees it, so the
+        response says ``Connection: close``.
+        """
         self._phase = _NONE
         request = Request(head, body, client_address=self._address, scheme=self._server.scheme)
+        max_requests = self._limits.keep_alive_max_requests
+        if self._server.stopping or (max_requests and self._served + 1 >= max_requests):
+            make_last(request)
         response = Response()
         response.bind(request, self._channel)
         self.busy = True
-        self._task = _create_task(self._loop, self._respond(head, request, response))
+        self._request = request
+        self._task = _create_task(self._loop, self._respond(request, response))
 
-    async def _respond(self, head: RequestHead, request: Request, response: Response) -> None:
+    async def _respond(self, request: Request, response: Response) -> None:
         try:
             try:
                 out = await self._server.app.dispatcher.handle_async(request, response)
@@ -248,11 +267,12 @@ class _HttpProtocol(asyncio.Protocol):
             return
         finally:
             self._task = None
-        self._after_response(head, out)
+        self._after_response(request, out)
 
-    def _after_response(self, head: RequestHead, out: Outgoing) -> None:
+    def _after_response(self, request: Request, out: Outgoing) -> None:
         self._served += 1
         self.busy = False
+        self._request = None
         if self._closing:
             return
         if self._take_over(out):
@@ -260,7 +280,7 @@ class _HttpProtocol(asyncio.Protocol):
         max_requests = self._limits.keep_alive_max_requests
         if (
             out.close
-            or not head.keep_alive
+            or not request.keep_alive
             or (max_requests and self._served >= max_requests)
             or self._server.stopping
         ):
@@ -416,9 +436,15 @@ class _HttpProtocol(asyncio.Protocol):
         if task is not None and not task.done() and task is not _current_task():
             task.cancel()
 
-    def close_if_idle(self) -> None:
-        """For shutdown: close a connection that is not handling a request."""
-        if not self.busy:
+    def stop(self) -> None:
+        """For stop_accepting: close the connection if it is between requests, else make the
+        request in hand its last (a request still being received is made the last when it
+        is dispatched: the server is stopping by then)."""
+        if self.busy:
+            request = self._request
+            if request is not None:
+                make_last(request)
+        elif not self._closing and self._reader.phase == IDLE:
             self._close()
 
 
@@ -433,7 +459,9 @@ class AsyncioServer(BaseServer):
     """HTTP/1.1 server on an asyncio event loop (``await handle_async`` per request).
 
     ``await serve()`` runs in the caller's loop; ``serve_forever()`` makes a new loop on
-    the calling thread. ``shutdown()`` works from any thread.
+    the calling thread. ``stop_accepting()`` and ``shutdown()`` work from any thread; the
+    loop does the work, and ``serve()`` returns once every connection has ended (or been
+    aborted at the cut-off).
     """
 
     def __init__(self, app: AppLike, config: Optional[ServerConfig] = None) -> None:
@@ -447,7 +475,12 @@ class AsyncioServer(BaseServer):
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._loop_ident: Optional[int] = None
         self._stop_requested: Optional[asyncio.Future[None]] = None
-        self._all_closed: Optional[asyncio.Future[None]] = None
+        #: Resolved (on the loop) when a connection ends or the cut-off moves.
+        self._changed: Optional[asyncio.Future[None]] = None
+        #: When (time.monotonic) the drain aborts what is left; None until shutdown().
+        self._cutoff: Optional[float] = None
+        self._close_upgraded = False  # shutdown() asked: close the upgraded connections
+        self._not_accepting = threading.Event()  # the loop has closed the port
         self._stopped = threading.Event()
         self._stopped.set()  # nothing to wait for until serve() runs
 
@@ -458,13 +491,17 @@ class AsyncioServer(BaseServer):
 
     def _forget(self, proto: _HttpProtocol) -> None:
         self._protocols.discard(proto)
-        waiter = self._all_closed
-        if not self._protocols and waiter is not None and not waiter.done():
+        self._wake_drain()
+
+    def _wake_drain(self) -> None:
+        """On the loop: let the drain look at its state again."""
+        waiter = self._changed
+        if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     # -- serving ------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        """Serve on a new event loop in the calling thread until :meth:`shutdown`."""
+        """Serve on a new event loop in the calling thread until stopped and drained."""
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(self.serve())
@@ -476,7 +513,7 @@ class AsyncioServer(BaseServer):
                 loop.close()
 
     async def serve(self) -> None:
-        """Listen and serve in the running loop until :meth:`shutdown` (binds first if needed)."""
+        """Listen and serve in the running loop until stopped, then drain (binds first if needed)."""
         loop = asyncio.get_running_loop()
         with self._state_lock:
             if self.stopping:
@@ -484,6 +521,7 @@ class AsyncioServer(BaseServer):
             self._loop = loop
             self._loop_ident = threading.get_ident()
             self._stop_requested = loop.create_future()
+            self._not_accepting.clear()
             self._stopped.clear()
         try:
             self.bind()
@@ -502,66 +540,142 @@ class AsyncioServer(BaseServer):
             try:
                 self.ready.set()
                 await self._stop_requested
+            except asyncio.CancelledError:
+                # Cancelled rather than stopped: stop now, with a plain shutdown()'s grace.
+                self._set_stopping(drain_grace(self.config, None))
+                raise
             finally:
                 self.ready.clear()
                 server.close()  # closes the listening socket: the port is free from here
                 self._listener = None
-                await self._close_connections()
+                self._not_accepting.set()
+                await self._drain()
         finally:
             self.stopping = True  # also when the serving task was cancelled: no restart
             self._close_listener()
+            self._not_accepting.set()
             self._stopped.set()
 
-    async def _close_connections(self) -> None:
-        """Close idle connections now; busy ones after ``shutdown_grace`` at the latest."""
+    async def _drain(self) -> None:
+        """Close idle connections now, wait for the others until the cut-off, abort the rest.
+
+        Before ``shutdown()`` sets a cut-off the wait has no end: after ``stop_accepting()``
+        alone the server keeps serving what it has (in-flight requests, WebSocket sessions)
+        and returns when the last connection ends. When the serving task is cancelled, the
+        cut-off is that of a plain ``shutdown()``; cancelled again, everything is aborted.
+        """
         loop = asyncio.get_running_loop()
-        start = loop.time()
-        for proto in list(self._protocols):
-            proto.close_if_idle()
-        for transport in list(self._upgraded):
-            transport.close()
-        await self._wait_all_closed(start + min(self.config.shutdown_grace, _SHUTDOWN_BUDGET / 2))
-        for proto in list(self._protocols):
-            proto.abort()
-        for transport in list(self._upgraded):
-            transport.abort()
-        await self._wait_all_closed(start + _SHUTDOWN_BUDGET)
+        try:
+            for proto in list(self._protocols):
+                proto.stop()
+            while True:
+                if self._close_upgraded:
+                    for transport in list(self._upgraded):
+                        transport.close()
+                upgraded = [t for t in self._upgraded if not t.is_closing()]
+                if not self._protocols and not upgraded:
+                    break
+                cutoff = self._cutoff
+                wait: Optional[float] = None
+                if cutoff is not None:
+                    wait = cutoff - time.monotonic()
+                    if wait <= 0:
+                        break
+                if upgraded:
+                    wait = _UPGRADED_TICK if wait is None else min(wait, _UPGRADED_TICK)
+                self._changed = loop.create_future()
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._changed), wait)
+                except asyncio.TimeoutError:
+                    pass
+                finally:
+                    self._changed = None
+        finally:
+            # Also on cancellation: what is left is aborted, and that does not need awaiting.
+            for proto in list(self._protocols):
+                proto.abort()
+            for transport in list(self._upgraded):
+                transport.abort()
+        await self._wait_all_closed(time.monotonic() + ABORT_BUDGET)
         self._protocols.clear()
 
     async def _wait_all_closed(self, until: float) -> None:
-        if not self._protocols:
-            return
         loop = asyncio.get_running_loop()
-        self._all_closed = loop.create_future()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._all_closed), max(0.0, until - loop.time()))
-        except asyncio.TimeoutError:
-            pass
-        finally:
-            self._all_closed = None
+        while self._protocols:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return
+            self._changed = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._changed), remaining)
+            except asyncio.TimeoutError:
+                return
+            finally:
+                self._changed = None
 
     # -- stopping -----------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Stop accepting and close every connection (busy ones get ``shutdown_grace``).
+    def stop_accepting(self) -> None:
+        """Close the port and the idle connections; in-flight requests become the last.
 
-        Idempotent and callable from any thread. From another thread it waits (under 2 s)
-        until the port and the connections are closed; on the loop's own thread (a
-        coroutine or a signal handler there) it cannot wait, so it only asks.
+        A connection counts as idle between requests (nothing of the next one received);
+        one receiving a request, handling one, or upgraded goes on. Idempotent and callable
+        from any thread. Off the loop's thread it waits (briefly) until the loop has closed
+        the port; on it (a coroutine, a signal handler there) it only asks.
         """
+        self._request_stop(None)
+
+    def shutdown(self, timeout: Optional[float] = None) -> None:
+        """Stop accepting, close upgraded connections, give in-flight requests ``timeout``.
+
+        ``timeout`` None: ``config.shutdown_grace`` (at most 0.9 s), and the call returns
+        within 2 s; otherwise within ``timeout`` + 0.9 s. Then the connections left are
+        aborted and their handler tasks cancelled. A second call with a shorter ``timeout``
+        brings the cut-off forward. Idempotent and callable from any thread; on the loop's
+        own thread (a coroutine or a signal handler there) it cannot wait, so it only asks.
+        """
+        grace = drain_grace(self.config, timeout)
+        if self._request_stop(grace):
+            self._stopped.wait(grace + ABORT_BUDGET)
+
+    def _set_stopping(self, grace: Optional[float]) -> None:
+        """Mark the server stopping; with ``grace``, also close the upgraded connections and
+        set the cut-off ``grace`` s from now (unless an earlier one is set)."""
         with self._state_lock:
             self.stopping = True
+            if grace is not None:
+                cutoff = time.monotonic() + grace
+                if self._cutoff is None or cutoff < self._cutoff:
+                    self._cutoff = cutoff
+                self._close_upgraded = True
+
+    def _request_stop(self, grace: Optional[float]) -> bool:
+        """:meth:`_set_stopping`, then let the loop act on it. True when the caller may wait
+        for the loop to finish (it is off the loop's thread)."""
+        self._set_stopping(grace)
+        with self._state_lock:
             loop = self._loop
             requested = self._stop_requested
+        self.ready.clear()
         if loop is None or requested is None:
             self._close_listener()  # never served: only the bound socket to release
-            return
+            return False
         try:
             # call_soon_threadsafe also wakes a loop blocked in select.
-            loop.call_soon_threadsafe(_resolve, requested)
+            loop.call_soon_threadsafe(self._on_stop, requested)
         except RuntimeError:
-            return  # the loop is closed: serve() has finished
-        if threading.get_ident() != self._loop_ident:
-            self._stopped.wait(2.0)
+            return False  # the loop is closed: serve() has finished
+        if threading.get_ident() == self._loop_ident:
+            return False
+        if grace is None:  # shutdown() waits for the whole stop instead
+            self._not_accepting.wait(_HOP_WAIT)
+        return True
+
+    def _on_stop(self, requested: asyncio.Future[None]) -> None:
+        """On the loop: end the accept phase of serve(), or wake its drain."""
+        _resolve(requested)
+        for proto in list(self._protocols):
+            proto.stop()
+        self._wake_drain()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DispatcherLike", "AppLike", "Server", "BaseServer", "RequestReader", "create_listener",
     "client_address", "logger", "NEED_DATA", "CONTINUE", "REQUEST", "ERROR", "IDLE", "HEAD", "BODY",
+    "ABORT_BUDGET", "drain_grace", "make_last",
 ]
 
 logger = logging.getLogger("naja_atra.server")
@@ -57,9 +58,24 @@ class Server(Protocol):
     """The interface every server driver implements.
 
     ``bind()`` opens the listening socket (``port`` then holds the real port),
-    ``serve_forever()`` blocks until ``shutdown()``, ``serve()`` does the same as a
-    coroutine in the caller's loop, ``shutdown()`` is idempotent, callable from any thread
-    and returns within 2 s with the port and every connection closed.
+    ``serve_forever()`` blocks until the server has stopped, ``serve()`` does the same as a
+    coroutine in the caller's loop.
+
+    Stopping comes in two steps, both idempotent and callable from any thread (a signal
+    handler included):
+
+    - ``stop_accepting()`` closes the listening socket (a new connection is refused from
+      then on) and the idle keep-alive connections, and makes the request each busy
+      connection is handling its last (its response says ``Connection: close``). In-flight
+      requests, requests still being received and upgraded (WebSocket) connections go on.
+    - ``shutdown(timeout)`` does the same if not yet done, closes the upgraded connections,
+      lets in-flight requests finish for ``timeout`` seconds, then aborts what is left.
+      Without ``timeout`` it uses ``config.shutdown_grace`` (at most 0.9 s) and returns
+      within 2 s; with one, within ``timeout`` + 1 s. A later call with a shorter timeout
+      brings the cut-off forward (``shutdown(0)``: abort now).
+
+    ``serve_forever()``/``serve()`` return once every connection is closed, so what runs
+    after them (the lifespan exit) never overlaps a request still being handled.
     """
 
     app: AppLike
@@ -81,20 +97,47 @@ class Server(Protocol):
         ...
 
     def serve_forever(self) -> None:
-        """Accept and serve connections until :meth:`shutdown`."""
+        """Accept and serve connections until stopped and drained."""
         ...
 
     async def serve(self) -> None:
-        """Serve until :meth:`shutdown`, awaited in the caller's running loop."""
+        """Serve until stopped and drained, awaited in the caller's running loop."""
         ...
 
-    def shutdown(self) -> None:
-        """Stop accepting, close every connection, release the port."""
+    def stop_accepting(self) -> None:
+        """Close the port and the idle connections; the in-flight requests become the last."""
+        ...
+
+    def shutdown(self, timeout: Optional[float] = None) -> None:
+        """Stop accepting, let in-flight requests finish within ``timeout``, close everything."""
         ...
 
     def is_ready(self) -> bool:
         """True while the server accepts connections."""
         ...
+
+
+#: After the cut-off of a shutdown, how long (s) it waits for the aborted connections to end.
+ABORT_BUDGET = 0.9
+
+
+def drain_grace(config: ServerConfig, timeout: Optional[float]) -> float:
+    """Seconds in-flight requests get in ``shutdown(timeout)``: ``timeout`` when given, else
+    ``config.shutdown_grace`` capped so that a plain ``shutdown()`` stays within 2 s."""
+    if timeout is None:
+        return max(0.0, min(config.shutdown_grace, ABORT_BUDGET))
+    return max(0.0, timeout)
+
+
+def make_last(request: Request) -> None:
+    """Make ``request`` the last of its connection: the application then answers with
+    ``Connection: close`` and the driver closes the connection after the response.
+
+    An upgrade request is left alone: its ``101`` must keep ``Connection: Upgrade`` (the
+    driver still closes the connection after any other answer when it is stopping).
+    """
+    if request.upgrade is None:
+        request.keep_alive = False
 
 
 # -- events of RequestReader.next_event -------------------------------------------------

@@ -24,8 +24,12 @@ class ServerConfig:
     - ``prefer_coroutine``: pick the asyncio driver instead of the threading one.
     - ``backlog``: the listen queue length (connections accepted by the kernel but not yet by us).
     - ``handshake_timeout``: seconds a client has to finish the TLS handshake.
-    - ``shutdown_grace``: seconds ``shutdown()`` lets requests already being handled finish
-      before their connections are cut; kept well under the 2 s ``shutdown()`` promises.
+    - ``shutdown_grace``: seconds a plain ``shutdown()`` (no ``timeout``) lets requests already
+      being handled finish before their connections are cut; kept well under the 2 s such a
+      call promises (at most 0.9 s of it is used).
+    - ``shutdown_timeout``: seconds a *graceful* stop -- SIGTERM/SIGINT under ``start()``, see
+      :mod:`naja_atra.shutdown` -- lets in-flight requests finish before the connections left
+      are aborted (``shutdown(timeout=config.shutdown_timeout)``).
     """
 
     host: str = ""
@@ -36,6 +40,7 @@ class ServerConfig:
     backlog: int = 1024
     handshake_timeout: float = 10.0
     shutdown_grace: float = 1.0
+    shutdown_timeout: float = 10.0
 
     @property
     def scheme(self) -> str:

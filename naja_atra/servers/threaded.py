@@ -21,6 +21,7 @@ from ..http.request import Request
 from ..http.response import Response
 from ..http.wire import CONTINUE_100, error_bytes
 from .common import (
+    ABORT_BUDGET,
     BODY,
     CONTINUE,
     ERROR,
@@ -31,8 +32,10 @@ from .common import (
     BaseServer,
     RequestReader,
     client_address,
+    drain_grace,
     internal_error,
     logger,
+    make_last,
     set_nodelay,
 )
 from .config import ServerConfig
@@ -46,8 +49,8 @@ _JOIN_LIMIT = 256 * 1024
 #: so the client's unsent body does not turn our close into a reset that eats the response.
 _LINGER_SECONDS = 1.0
 _LINGER_BYTES = 1024 * 1024
-#: What shutdown() may spend in total (it promises 2 s).
-_SHUTDOWN_BUDGET = 1.8
+#: The longest the drain sleeps between two looks at its state (it is woken on every change).
+_DRAIN_TICK = 1.0
 
 
 class _ConnectionClosed(ConnectionError):
@@ -72,6 +75,9 @@ class _Connection:
         self.reader = RequestReader(self.limits)
         self.write_lock = threading.Lock()
         self.busy = False  # handling a request: shutdown() gives it the grace period
+        self.upgraded = False  # handed to a protocol upgrade (WebSocket): not ours to drain
+        #: The request being handled (while ``busy``): stopping makes it the last one.
+        self.request: Optional[Request] = None
         self.closed = False
         self.thread: Optional[threading.Thread] = None
         # When the head being read must be complete; for the first request it counts from
@@ -111,12 +117,15 @@ class _Connection:
 
     def _serve(self) -> None:
         reader = self.reader
+        server = self.server
         served = 0
         max_requests = self.limits.keep_alive_max_requests
         while True:
             event = reader.next_event()
             if event == NEED_DATA:
-                if self.server.stopping or not self._receive():
+                # Once the server stops, a connection between requests ends; one in the middle
+                # of receiving a request goes on (the request is in flight).
+                if (server.stopping and reader.phase == IDLE) or not self._receive():
                     return
             elif event == CONTINUE:
                 self._send(CONTINUE_100)
@@ -128,11 +137,19 @@ class _Connection:
                 return
             else:
                 served += 1
-                head, body = reader.take()
-                out = self._handle(head, body)
+                last = bool(max_requests and served >= max_requests)
+                # Busy from here: the shutdown sweep must not take this connection for idle.
+                self.busy = True
+                try:
+                    head, body = reader.take()
+                    out, request = self._handle(head, body, last)
+                    if getattr(out, "upgrade", None) is not None:
+                        self.upgraded = True  # before busy drops, for the same reason
+                finally:
+                    self.busy = False
                 if self._take_over(out):
                     return
-                if out.close or not head.keep_alive or (max_requests and served >= max_requests):
+                if out.close or not request.keep_alive or last or server.stopping:
                     return
                 self.head_deadline = None
 
@@ -178,12 +195,19 @@ class _Connection:
         return False
 
     # -- handling -----------------------------------------------------------------------
-    def _handle(self, head: RequestHead, body: bytes) -> Outgoing:
-        """Build the request and response, run the application, write what it returns."""
+    def _handle(self, head: RequestHead, body: bytes, last: bool) -> tuple[Outgoing, Request]:
+        """Build the request and response, run the application, write what it returns.
+
+        A request the connection will not outlive (``last``: ``keep_alive_max_requests``
+        reached; or the server is stopping) is made the last before the application sees
+        it, so the response says ``Connection: close``.
+        """
         request = Request(head, body, client_address=self.address, scheme=self.server.scheme)
+        self.request = request
+        if last or self.server.stopping:  # read after ``busy`` was set: see stop_accepting
+            make_last(request)
         response = Response()
         response.bind(request, self)
-        self.busy = True
         try:
             try:
                 out = self.server.app.dispatcher.handle_sync(request, response)
@@ -191,8 +215,8 @@ class _Connection:
                 out = internal_error(exc)
             self._write_outgoing(out)
         finally:
-            self.busy = False
-        return out
+            self.request = None
+        return out, request
 
     def _take_over(self, out: Outgoing) -> bool:
         """The seam for protocol upgrades (WebSocket): hand the socket to ``out.upgrade``.
@@ -291,7 +315,9 @@ class ThreadingServer(BaseServer):
     """HTTP/1.1 server with one thread per connection (``handle_sync`` per request).
 
     Use ``serve_forever()`` on a thread of your own, or ``await serve()`` from a coroutine
-    (the accept loop then runs on a helper thread); stop with ``shutdown()``.
+    (the accept loop then runs on a helper thread); stop with ``stop_accepting()`` and
+    ``shutdown()``. The thread that ran the accept loop also drains: ``serve_forever()``
+    returns once every connection has ended (or been aborted at the cut-off).
     """
 
     def __init__(self, app: AppLike, config: Optional[ServerConfig] = None) -> None:
@@ -300,11 +326,16 @@ class ThreadingServer(BaseServer):
         self._connections: set[_Connection] = set()
         # Reentrant: shutdown() may run in a signal handler on the accept thread.
         self._lock = threading.RLock()
-        self._accept_done = threading.Event()
-        self._accept_done.set()  # nothing to wait for until serve_forever runs
+        # Notified whenever a connection ends or the cut-off moves: the drain waits on it.
+        self._changed = threading.Condition(self._lock)
+        #: When (time.monotonic) the drain aborts what is left; None until shutdown().
+        self._cutoff: Optional[float] = None
+        self._serving = False  # serve_forever runs (accept loop or drain)
+        self._stopped = threading.Event()
+        self._stopped.set()  # nothing to wait for until serve_forever runs
         self._accept_ident: Optional[int] = None
-        # A socket pair the accept loop selects on with the listener: shutdown() writes a
-        # byte to wake it at once.
+        # A socket pair the accept loop selects on with the listener: stop_accepting()
+        # writes a byte to wake it at once.
         self._wake_w: Optional[socket.socket] = None
 
     @property
@@ -314,9 +345,29 @@ class ThreadingServer(BaseServer):
 
     # -- serving ------------------------------------------------------------------------
     def serve_forever(self) -> None:
-        """Accept connections until :meth:`shutdown` (binds first if needed)."""
-        if self.stopping:
-            return
+        """Accept connections until stopped, then drain them (binds first if needed).
+
+        Returns when the server has stopped accepting and every connection has ended:
+        in-flight requests finished, or were aborted at the cut-off ``shutdown()`` set.
+        """
+        with self._lock:
+            if self.stopping or self._serving:
+                return
+            self._serving = True
+            self._accept_ident = threading.get_ident()
+            self._stopped.clear()
+        try:
+            self._accept_loop()
+        finally:
+            try:
+                self._drain()
+            finally:
+                with self._lock:
+                    self._serving = False
+                    self._accept_ident = None
+                self._stopped.set()
+
+    def _accept_loop(self) -> None:
         self.bind()
         listener = self._listener
         if listener is None:  # shut down between the two lines above
@@ -325,19 +376,21 @@ class ThreadingServer(BaseServer):
         wake_r, wake_w = socket.socketpair()
         wake_w.setblocking(False)
         with self._lock:
+            if self.stopping:
+                wake_r.close()
+                wake_w.close()
+                return
             self._wake_w = wake_w
-            self._accept_done.clear()
-        self._accept_ident = threading.get_ident()
         selector = selectors.DefaultSelector()
         try:
             selector.register(listener, selectors.EVENT_READ)
             selector.register(wake_r, selectors.EVENT_READ)
             self.ready.set()
-            while not self.stopping:  # shutdown() sets it before writing to wake_w
+            while not self.stopping:  # stop_accepting() sets it before writing to wake_w
                 try:
                     events = selector.select()
                 except OSError:
-                    if self.stopping:  # select() over a listener shutdown() just closed
+                    if self.stopping:  # select() over a listener stop_accepting() just closed
                         break
                     raise
                 for key, _ in events:
@@ -346,13 +399,14 @@ class ThreadingServer(BaseServer):
         finally:
             self.ready.clear()
             selector.close()
+            if not self.stopping:  # the loop failed: stop for good, the usual way
+                self.stop_accepting()
+                self._set_cutoff(drain_grace(self.config, None))
             self._close_listener()
             with self._lock:
                 self._wake_w = None
             wake_r.close()
             wake_w.close()
-            self._accept_ident = None
-            self._accept_done.set()
 
     async def serve(self) -> None:
         """Run :meth:`serve_forever` on a helper thread and wait for it without blocking the loop.
@@ -406,22 +460,25 @@ class ThreadingServer(BaseServer):
         thread.start()
 
     def _forget(self, conn: _Connection) -> None:
-        with self._lock:
+        with self._changed:
             self._connections.discard(conn)
+            self._changed.notify_all()
 
     # -- stopping -----------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Stop accepting, close idle connections now and busy ones after ``shutdown_grace``.
+    def stop_accepting(self) -> None:
+        """Close the port and the idle connections; in-flight requests become the last.
 
-        Idempotent and callable from any thread, a signal handler included; returns in
-        under 2 s with the port released and every connection thread joined (a controller
-        that ignores its closed socket for longer is left behind on its daemon thread).
+        A connection counts as idle between requests (nothing of the next one received);
+        one receiving a request, handling one, or upgraded goes on. The request a busy
+        connection handles is made its last, so its response says ``Connection: close``
+        (unless the application already sent the head). Idempotent, from any thread, a
+        signal handler included; it does not wait.
         """
-        start = time.monotonic()
         with self._lock:
             self.stopping = True
             connections = list(self._connections)
             wake_w = self._wake_w
+        self.ready.clear()
         if wake_w is not None:
             try:
                 wake_w.send(b"x")
@@ -430,16 +487,63 @@ class ThreadingServer(BaseServer):
         # The port is released right away, not when the accept loop gets round to it.
         self._close_listener()
         for conn in connections:
-            if not conn.busy:
+            if conn.busy:
+                request = conn.request
+                if request is not None:
+                    make_last(request)
+            elif not conn.upgraded and conn.reader.phase == IDLE:
                 conn.abort()
-        grace_end = start + min(self.config.shutdown_grace, _SHUTDOWN_BUDGET / 2)
-        self._join(connections, grace_end)
+
+    def shutdown(self, timeout: Optional[float] = None) -> None:
+        """Stop accepting, close upgraded connections, give in-flight requests ``timeout``.
+
+        ``timeout`` None: ``config.shutdown_grace`` (at most 0.9 s), and the call returns
+        within 2 s; otherwise within ``timeout`` + 0.9 s. Then the connections left are
+        aborted (a sync controller that ignores its closed socket is left behind on its
+        daemon thread). A second call with a shorter ``timeout`` brings the cut-off
+        forward. Idempotent and callable from any thread; on the accept thread itself (a
+        signal handler there) it only sets the cut-off: the drain follows when it returns.
+        """
+        grace = drain_grace(self.config, timeout)
+        self.stop_accepting()
+        with self._lock:
+            upgraded = [conn for conn in self._connections if conn.upgraded]
+            serving = self._serving and self._accept_ident != threading.get_ident()
+        self._set_cutoff(grace)
+        for conn in upgraded:
+            conn.abort()
+        if serving:
+            self._stopped.wait(grace + ABORT_BUDGET)
+
+    def _set_cutoff(self, grace: float) -> None:
+        """Abort what is left ``grace`` seconds from now, unless an earlier cut-off is set."""
+        with self._changed:
+            cutoff = time.monotonic() + grace
+            if self._cutoff is None or cutoff < self._cutoff:
+                self._cutoff = cutoff
+            self._changed.notify_all()
+
+    def _drain(self) -> None:
+        """After the accept loop: wait for the connections to end until the cut-off, then abort.
+
+        Before ``shutdown()`` sets a cut-off, the wait has no end: after ``stop_accepting()``
+        alone the server keeps serving what it has (in-flight requests, WebSocket sessions)
+        and returns when the last connection ends.
+        """
+        with self._changed:
+            while self._connections:
+                cutoff = self._cutoff
+                if cutoff is None:
+                    self._changed.wait(_DRAIN_TICK)
+                    continue
+                remaining = cutoff - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(min(remaining, _DRAIN_TICK))
+            connections = list(self._connections)
         for conn in connections:
             conn.abort()
-        budget_end = start + _SHUTDOWN_BUDGET
-        self._join(connections, budget_end)
-        if self._accept_ident != threading.get_ident():
-            self._accept_done.wait(max(0.0, budget_end - time.monotonic()))
+        self._join(connections, time.monotonic() + ABORT_BUDGET)
 
     def _join(self, connections: list[_Connection], until: float) -> None:
         me = threading.current_thread()
