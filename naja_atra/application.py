@@ -90,6 +90,8 @@ class Application:
         gzip_compress_level: int = 9,
         run_sync_in_threadpool: bool = False,
         threadpool_size: int = 32,
+        websocket_ping_interval: float = 0.0,
+        websocket_ping_timeout: float = 20.0,
         load_entry_points: bool = True,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         **limits: Any,
@@ -111,6 +113,10 @@ class Application:
         self.gzip_compress_level = gzip_compress_level
         self.run_sync_in_threadpool = run_sync_in_threadpool
         self.threadpool_size = threadpool_size
+        #: Seconds between server pings on idle WebSocket connections (0: none), and how long
+        #: a pong may take before the connection is dropped as dead.
+        self.websocket_ping_interval = websocket_ping_interval
+        self.websocket_ping_timeout = websocket_ping_timeout
         self.limits = _limits(Limits(), limits)
         self.session_factory: Optional[SessionFactory] = None
         self._lock = threading.RLock()

@@ -69,7 +69,8 @@ def _accept(ctx: RequestContext, handshake: Handshake, headers: dict[str, Any]) 
         response.headers[name] = value
     response.add_headers(headers)
     response.body = None
-    response.upgrade = WebsocketUpgrade(request, endpoint, protocol, app.websocket_sessions)
+    response.upgrade = WebsocketUpgrade(request, endpoint, protocol, app.websocket_sessions,
+                                        app.websocket_ping_interval, app.websocket_ping_timeout)
 
 
 def apply_handshake(handshake: Handshake, ctx: RequestContext) -> None:
