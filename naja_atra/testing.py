@@ -27,23 +27,35 @@ Choices worth knowing:
   only sent when the base URL is ``https``. Values are kept as sent (quotes included).
 - Every redirect hop is served by this same application, whatever host ``Location`` names.
 - Not thread-safe beyond the cookie jar: use one client per thread for concurrent requests.
+- :meth:`TestClient.websocket_connect` sends the handshake the same way, but a ``101``
+  needs a connection to hand over: the WebSocket part uses an in-process
+  ``socket.socketpair()`` (local, no network), so the real blocking runner serves the
+  server end on a thread while :class:`TestWebSocket` frames messages over the other::
+
+      with client.websocket_connect("/chat") as ws:
+          ws.send_text("hi")
+          assert ws.receive_text() == "echo: hi"
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import gzip
 import json as _json
 import mimetypes
 import secrets
+import socket
 import sys
 import threading
 import time
+from collections import deque
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Iterable,
     Iterator,
     Mapping,
@@ -64,6 +76,8 @@ from .http.parser import RequestHead, parse_head
 from .http.request import Request
 from .http.response import Response
 from .http.wire import error_bytes
+from .websocket.handshake import accept_key
+from .websocket.protocol import BinaryMessage, Closed, Pong, State, TextMessage, WebSocketProtocol
 
 if TYPE_CHECKING:
     from .application import Application
@@ -75,6 +89,10 @@ __all__ = [
     "TestClientError",
     "IncompleteResponse",
     "TooManyRedirects",
+    "TestWebSocket",
+    "WebSocketRefused",
+    "WebSocketClosed",
+    "WebSocketTimeout",
 ]
 
 #: ``params``: a mapping (a value may be a list: one pair per item), pairs, or a ready query string.
@@ -100,6 +118,9 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
 #: Responses are de-chunked without a size limit (the limits protect servers, not clients).
 _RESPONSE_LIMITS = Limits(max_body_size=sys.maxsize)
+#: How long (s) a :class:`TestWebSocket` waits for anything unless told otherwise.
+DEFAULT_WEBSOCKET_TIMEOUT = 5.0
+_RECV_SIZE = 64 * 1024
 
 
 class TestClientError(Exception):
@@ -124,6 +145,34 @@ class TooManyRedirects(TestClientError):
     def __init__(self, message: str, response: TestResponse) -> None:
         super().__init__(message)
         self.response = response
+
+
+class WebSocketRefused(TestClientError):
+    """The WebSocket handshake was answered with something other than ``101``;
+    ``response`` is that answer (status, headers, body)."""
+
+    def __init__(self, message: str, response: TestResponse) -> None:
+        super().__init__(message)
+        self.response = response
+
+    @property
+    def status_code(self) -> int:
+        """The status of the refusal."""
+        return self.response.status_code
+
+
+class WebSocketClosed(TestClientError):
+    """The WebSocket connection is closed: ``code`` and ``reason`` of the close (1006 and
+    "" when it ended without a closing handshake)."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"The WebSocket connection is closed ({code}{': ' + reason if reason else ''})")
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketTimeout(TestClientError, TimeoutError):
+    """A wait of a :class:`TestWebSocket` (a message, a pong, the closing handshake) timed out."""
 
 
 # -- cookies ---------------------------------------------------------------------------------
@@ -307,6 +356,212 @@ class TestResponse:
 
     def __repr__(self) -> str:
         return f"<TestResponse [{self.status_code}] {self.method} {self.url}>"
+
+
+# -- WebSocket -------------------------------------------------------------------------------------
+_Upgrade = Callable[[socket.socket, bytes], Any]
+_Message = Union[str, bytes]
+
+
+class TestWebSocket:
+    """The client side of a WebSocket connection opened by :meth:`TestClient.websocket_connect`.
+
+    It frames messages with :class:`~naja_atra.websocket.protocol.WebSocketProtocol`
+    (``client_side=True``: masked frames) over one end of a local socket pair; the server's
+    real runner serves the other end on a daemon thread. Pings from the server are answered
+    automatically. ``response`` is the ``101`` :class:`TestResponse`; ``close_code`` and
+    ``close_reason`` are set once the connection closed. Every wait is bounded by
+    ``timeout`` (seconds) unless a call gives its own. Not thread-safe: use it from one thread.
+    """
+
+    __test__ = False
+
+    def __init__(self, sock: socket.socket, runner: threading.Thread, response: TestResponse,
+                 timeout: float = DEFAULT_WEBSOCKET_TIMEOUT) -> None:
+        self.response = response
+        self.timeout = timeout
+        self.close_code: Optional[int] = None
+        self.close_reason = ""
+        self._sock = sock
+        self._runner = runner
+        self._protocol = WebSocketProtocol(client_side=True)
+        self._messages: deque[_Message] = deque()
+        self._pongs: deque[bytes] = deque()
+        self._ended = False
+
+    @classmethod
+    def _start(cls, upgrade: _Upgrade, response: TestResponse, timeout: float) -> TestWebSocket:
+        """Run ``upgrade`` on a daemon thread with one end of a socket pair; a session over the other."""
+        client_end, server_end = socket.socketpair()
+
+        def run() -> None:
+            try:
+                upgrade(server_end, b"")
+            except Exception:  # noqa: BLE001 - the runner reports its own errors; never leak the thread
+                pass
+            finally:
+                server_end.close()
+
+        runner = threading.Thread(target=run, name="naja_atra-testclient-websocket", daemon=True)
+        runner.start()
+        return cls(client_end, runner, response, timeout)
+
+    # -- context manager ----------------------------------------------------------------
+    def __enter__(self) -> TestWebSocket:
+        return self
+
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection has ended (either side closed it)."""
+        return self._ended
+
+    # -- sending ------------------------------------------------------------------------
+    def _write(self, data: bytes) -> None:
+        if self._ended or self._protocol.state is not State.OPEN:
+            raise WebSocketClosed(self.close_code or 1006, self.close_reason)
+        try:
+            self._sock.settimeout(self.timeout)
+            self._sock.sendall(data)
+        except socket.timeout:
+            raise WebSocketTimeout(f"Sending timed out after {self.timeout} s") from None
+        except OSError:
+            self._end(1006, "")
+            raise WebSocketClosed(1006) from None
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+        self._write(self._protocol.send_text(text))
+
+    def send_bytes(self, data: Union[bytes, bytearray]) -> None:
+        """Send a binary message."""
+        self._write(self._protocol.send_binary(bytes(data)))
+
+    def send_json(self, value: Any) -> None:
+        """Send ``value`` as JSON in a text message."""
+        self.send_text(_json.dumps(value, ensure_ascii=False))
+
+    # -- receiving ----------------------------------------------------------------------
+    def _pump(self, deadline: float, what: str) -> None:
+        """Read once from the socket (until ``deadline``) and handle the resulting events:
+        messages and pongs are queued, automatic replies sent, a close ends the connection.
+        Raises :class:`WebSocketClosed` when called after the end or when the connection
+        drops, :class:`WebSocketTimeout` when nothing arrives in time."""
+        if self._ended:
+            raise WebSocketClosed(self.close_code or 1006, self.close_reason)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WebSocketTimeout(f"No {what} in time")
+        try:
+            self._sock.settimeout(remaining)
+            data = self._sock.recv(_RECV_SIZE)
+        except socket.timeout:
+            raise WebSocketTimeout(f"No {what} in time") from None
+        except OSError:
+            data = b""
+        if not data:
+            self._end(1006, "")
+            raise WebSocketClosed(1006)
+        for event in self._protocol.receive_data(data):
+            if isinstance(event, (TextMessage, BinaryMessage)):
+                self._messages.append(event.data)
+            elif isinstance(event, Pong):
+                self._pongs.append(event.data)
+            elif isinstance(event, Closed):
+                self._flush()
+                self._end(event.code, event.reason)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Send what the protocol queued itself (pongs, the reply to a close)."""
+        pending = self._protocol.data_to_send()
+        if pending and not self._ended:
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(self.timeout)
+                self._sock.sendall(pending)
+
+    def receive(self, timeout: Optional[float] = None) -> _Message:
+        """The next message: ``str`` (text) or ``bytes`` (binary). Raises
+        :class:`WebSocketClosed` once the server closed (messages that arrived before its
+        close are returned first) and :class:`WebSocketTimeout` after ``timeout`` seconds."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while not self._messages:
+            self._pump(deadline, "message")
+        return self._messages.popleft()
+
+    def receive_text(self, timeout: Optional[float] = None) -> str:
+        """The next message, which must be text (``TypeError`` otherwise)."""
+        message = self.receive(timeout)
+        if not isinstance(message, str):
+            raise TypeError(f"Expected a text message, got binary {message[:50]!r}")
+        return message
+
+    def receive_bytes(self, timeout: Optional[float] = None) -> bytes:
+        """The next message, which must be binary (``TypeError`` otherwise)."""
+        message = self.receive(timeout)
+        if not isinstance(message, bytes):
+            raise TypeError(f"Expected a binary message, got text {message[:50]!r}")
+        return message
+
+    def receive_json(self, timeout: Optional[float] = None) -> Any:
+        """The next message (text, or UTF-8 bytes) parsed as JSON."""
+        return _json.loads(self.receive(timeout))
+
+    def ping(self, data: bytes = b"", timeout: Optional[float] = None) -> None:
+        """Send a ping and return when its pong arrived (messages meanwhile are kept for
+        :meth:`receive`); :class:`WebSocketTimeout` when none comes within ``timeout``."""
+        self._write(self._protocol.send_ping(data))
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            while self._pongs:
+                if self._pongs.popleft() == data:
+                    return
+            self._pump(deadline, "pong")
+
+    # -- closing ------------------------------------------------------------------------
+    def close(self, code: int = 1000, reason: str = "", timeout: Optional[float] = None) -> None:
+        """Close the connection: send a close frame with ``code`` and ``reason``, wait for the
+        server's reply (bounded), then close the socket and join the runner thread (with a
+        timeout). Idempotent; after a server close it only cleans up. Never raises for a
+        connection that is already gone or a server that does not answer (``close_code`` is
+        then 1006)."""
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        if not self._ended:
+            frame = b""
+            with contextlib.suppress(ValueError):
+                frame = self._protocol.send_close(code, reason)
+            if frame:
+                with contextlib.suppress(OSError):
+                    self._sock.settimeout(wait)
+                    self._sock.sendall(frame)
+            try:
+                while not self._ended:
+                    self._pump(deadline, "close reply")
+            except (WebSocketClosed, WebSocketTimeout):
+                pass
+            if not self._ended:
+                self._end(1006, "")
+        self._runner.join(max(deadline - time.monotonic(), 0.5))
+
+    def _end(self, code: int, reason: str) -> None:
+        """The connection is over: record why and close our end (the runner sees EOF)."""
+        if self._ended:
+            return
+        self._ended = True
+        self.close_code, self.close_reason = code, reason
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        # Let the runner finish (on_close runs there) before the caller looks at the result.
+        self._runner.join(self.timeout)
+
+    def __repr__(self) -> str:
+        state = f"closed {self.close_code}" if self._ended else "open"
+        return f"<TestWebSocket {self.response.url} {state}>"
 
 
 # -- the client ----------------------------------------------------------------------------------
@@ -501,12 +756,47 @@ class TestClient:
         bytes past the first request (pipelining) are ignored."""
         return self._exchange(bytes(data), self.base_url.scheme, self.base_url.netloc)
 
-    # WebSocket (a later step): ``websocket_connect(path)`` goes here. It would send the
-    # handshake through ``_send`` (an ``_Outbound`` with the Upgrade, Connection and
-    # Sec-WebSocket-* headers); ``_exchange`` would hand back the ``Outgoing.upgrade`` of a
-    # 101 (dropped today), and the method would run ``upgrade(sock, b"")`` on a thread with
-    # one end of a ``socket.socketpair()`` (the threading driver's contract), returning a
-    # session object that frames messages over the other end.
+    # -- WebSocket ----------------------------------------------------------------------
+    def websocket_connect(
+        self,
+        path: str,
+        *,
+        params: Optional[ParamsType] = None,
+        headers: Optional[HeadersType] = None,
+        subprotocols: Optional[Sequence[str]] = None,
+        timeout: float = DEFAULT_WEBSOCKET_TIMEOUT,
+    ) -> TestWebSocket:
+        """Open a WebSocket connection to ``path`` (also usable as ``with ... as ws:``).
+
+        The handshake is an ordinary request through the whole pipeline (filters, routing,
+        the handshake callable with its injected arguments, the jar's cookies, ``headers``
+        and ``params`` as for :meth:`request`; redirects are not followed). A refusal (any
+        status but 101) raises :class:`WebSocketRefused` with the response. On a 101 the
+        response's ``Outgoing.upgrade`` runs on a daemon thread with one end of a local
+        ``socket.socketpair()`` -- the threading driver's blocking runner, whichever driver
+        the application normally uses -- and the returned :class:`TestWebSocket` speaks
+        WebSocket frames over the other end. ``timeout`` bounds every wait of the session.
+        """
+        key = base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+        handshake: list[tuple[str, Optional[str]]] = [
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", key), ("Sec-WebSocket-Version", "13"),
+        ]
+        if subprotocols:
+            handshake.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        outbound = _Outbound("GET", self._url(path, params), _merge(_merge(self.headers, handshake), headers),
+                             b"", {})
+        key = next((value for name, value in outbound.headers
+                    if name.lower() == "sec-websocket-key" and value is not None), key)
+        response, upgrade = self._send_keeping_upgrade(outbound)
+        if response.status_code != 101:
+            raise WebSocketRefused(f"The WebSocket handshake for {response.url} was refused with "
+                                   f"{response.status_code} {response.reason}", response)
+        if upgrade is None:
+            raise TestClientError(f"{response.url} answered 101 without taking the connection over")
+        if response.headers.get("Sec-WebSocket-Accept") != accept_key(key):
+            raise TestClientError(f"{response.url} answered 101 with a wrong Sec-WebSocket-Accept")
+        return TestWebSocket._start(upgrade, response, timeout)
 
     # -- the exchange ---------------------------------------------------------------------
     def _url(self, path: str, params: Optional[ParamsType]) -> SplitResult:
@@ -525,6 +815,10 @@ class TestClient:
         return SplitResult(scheme, netloc, quote(raw_path or "/", safe=_PATH_SAFE), query, "")
 
     def _send(self, outbound: _Outbound) -> TestResponse:
+        return self._send_keeping_upgrade(outbound)[0]
+
+    def _send_keeping_upgrade(self, outbound: _Outbound) -> tuple[TestResponse, Optional[_Upgrade]]:
+        """Send ``outbound``; the response, and the ``Outgoing.upgrade`` of a 101 (or None)."""
         secure = outbound.url.scheme == "https"
         jar = self.cookies.for_request(secure)
         jar.update(outbound.cookies)
@@ -537,13 +831,19 @@ class TestClient:
             headers.append(("Content-Length", str(len(outbound.body))))
         target = outbound.url.path + (f"?{outbound.url.query}" if outbound.url.query else "")
         raw = _encode_head(outbound.method, target, headers) + outbound.body
-        response = self._exchange(raw, outbound.url.scheme, outbound.url.netloc)
+        response, upgrade = self._serve(raw, outbound.url.scheme, outbound.url.netloc)
         if self.keep_cookies:
             self.cookies.update_from_response(response._set_cookies)
-        return response
+        return response, upgrade
 
     def _exchange(self, raw: bytes, scheme: str, netloc: str) -> TestResponse:
-        """Parse ``raw`` as a server would, serve it, and read the response back."""
+        """Parse ``raw`` as a server would, serve it, and read the response back (the
+        connection hand-over of a 101 is dropped: only :meth:`websocket_connect` runs it)."""
+        return self._serve(raw, scheme, netloc)[0]
+
+    def _serve(self, raw: bytes, scheme: str, netloc: str) -> tuple[TestResponse, Optional[_Upgrade]]:
+        """:meth:`_exchange`, also handing back the ``Outgoing.upgrade`` of a 101 (or None)."""
+        upgrade: Optional[_Upgrade] = None
         limits = self.app.limits
         method, target = "GET", "/"
         try:
@@ -563,13 +863,13 @@ class TestClient:
             channel = _Recorder()
             response.bind(request, channel)
             out = self._dispatch(request, response)
-            # ``out.upgrade`` (after a 101) is not run: see the WebSocket note above ``_url``.
+            upgrade = out.upgrade
             # Streamed: the head and chunks went to the channel, ``out`` holds nothing more.
             # Otherwise the channel is empty and ``out`` is the whole response.
             wire = channel.getvalue() + out.head + _drain(out.body)
             close = out.close
         url = target if "://" in target else f"{scheme}://{netloc}{target}"
-        return _parse_response(wire, method, url, close)
+        return _parse_response(wire, method, url, close), upgrade
 
     def _dispatch(self, request: Request, response: Response) -> Outgoing:
         """``handle_sync`` on this thread, or on a helper thread when this one runs an event
