@@ -446,7 +446,7 @@ class _JsonBuilder:
             def to_int(value: Any) -> int:
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise _fail("int", value, "expected an integer")
-                return value
+                return int(value)
             return to_int
         if tp is float:
             def to_float(value: Any) -> float:
