@@ -235,11 +235,19 @@ def _raw_path(environ: WSGIEnvironment) -> str:
     return quote(raw, safe="/!$&'()*+,;=:@-._~") or "/"
 
 
-def _headers(environ: WSGIEnvironment) -> HeaderMap:
-    """The request headers: ``HTTP_*`` variables plus ``CONTENT_TYPE``/``CONTENT_LENGTH``."""
+def _headers(environ: WSGIEnvironment, limits: Limits) -> HeaderMap:
+    """The request headers: ``HTTP_*`` variables plus ``CONTENT_TYPE``/``CONTENT_LENGTH``.
+
+    The servers' header limits apply here too (431), whatever the WSGI server allows.
+    """
     headers = HeaderMap()
+    count = size = 0
     for key, value in environ.items():
         if key.startswith("HTTP_") and key not in _SKIPPED_HTTP and isinstance(value, str):
+            count += 1
+            size += len(key) + len(value)
+            if count > limits.max_headers or size > limits.max_header_size:
+                raise ProtocolError(431, "Request Header Fields Too Large", "Too many or too large headers")
             headers.add(key[5:].replace("_", "-").title(), value)
     for key, name in _CGI_HEADERS:
         value = environ.get(key)
@@ -317,7 +325,7 @@ def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
     raw_path = _raw_path(environ)
     query = _utf8(environ.get("QUERY_STRING") or "", "query")
     version = "HTTP/1.0" if environ.get("SERVER_PROTOCOL") == "HTTP/1.0" else "HTTP/1.1"
-    headers = _headers(environ)
+    headers = _headers(environ, limits)
     connection = _tokens(headers.get("Connection"))
     if version == "HTTP/1.1":
         keep_alive = "close" not in connection

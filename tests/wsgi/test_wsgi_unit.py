@@ -820,3 +820,20 @@ def test_wsgiref_server(wsgiref_port: int) -> None:
         status, _, body = _get(wsgiref_port, "/echo", {"Content-Type": "application/octet-stream"},
                                "POST", b"x" * 5000)
         assert status == 200 and json.loads(body)["size"] == 5000
+
+
+def test_header_limits_apply_under_wsgi() -> None:
+    from naja_atra.http.errors import ProtocolError
+    from naja_atra.http.limits import Limits
+    from naja_atra.wsgi import build_request
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.url_scheme": "http", **{f"HTTP_X_{i}": "v" for i in range(5)}}
+    assert build_request(dict(environ), Limits(max_headers=5)).headers["X-4"] == "v"
+    for limits in (Limits(max_headers=4), Limits(max_header_size=20)):
+        try:
+            build_request(dict(environ), limits)
+        except ProtocolError as error:
+            assert error.code == 431
+        else:
+            raise AssertionError(f"no 431 with {limits}")
