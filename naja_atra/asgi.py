@@ -82,9 +82,8 @@ import contextlib
 import functools
 import os
 import threading
-import uuid
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Union
 from urllib.parse import quote
 
 from .http.errors import ProtocolError
@@ -100,17 +99,15 @@ from .websocket.api import (
     WEBSOCKET_OPCODE_PING,
     WEBSOCKET_OPCODE_PONG,
     WEBSOCKET_OPCODE_TEXT,
-    WebsocketSession,
 )
 from .websocket.endpoint import Endpoint
 from .websocket.protocol import BinaryFrame, BinaryMessage, Closed, Event, TextMessage, _truncate_utf8, _valid_wire_code
-from .websocket.session import EventDispatcher, closed_reason, is_awaitable, lost_reason
+from .websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
 from .websocket.upgrade import WebsocketUpgrade
 from .wsgi import StreamAborted  # one exception for both adapters' aborted streams
 
 if TYPE_CHECKING:
     from .application import Application
-    from .websocket.session import ConnectionSession
 
 __all__ = ["AsgiAdapter", "AsgiWebsocketSession", "StreamAborted", "Scope", "Message", "Receive", "Send"]
 
@@ -452,7 +449,7 @@ class _HandshakeChannel:
         raise RuntimeError("a WebSocket handshake response cannot stream")
 
 
-class AsgiWebsocketSession(WebsocketSession):
+class AsgiWebsocketSession(SessionBase):
     """A :class:`~naja_atra.websocket.api.WebsocketSession` over an ASGI ``websocket`` scope.
 
     Messages are posted to a queue that one writer task sends in order; posting is safe from
@@ -461,8 +458,7 @@ class AsgiWebsocketSession(WebsocketSession):
     """
 
     def __init__(self, request: Request, send: Send) -> None:
-        self._id = uuid.uuid4().hex
-        self._request = request
+        super().__init__(request)
         self._send = send
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
@@ -470,23 +466,9 @@ class AsgiWebsocketSession(WebsocketSession):
         self._queue: asyncio.Queue[Message] = asyncio.Queue()
         self._drained = asyncio.Event()
         self._ended = False
-        #: ``(code, reason)`` of the close we posted, once we did.
-        self.close_sent: Optional[tuple[int, str]] = None
-        #: Read by ``OpenSessions.close_all``: no thread of its own runs this session.
-        self.runner_thread: Optional[int] = None
         self._writer = self._loop.create_task(self._write_loop())
 
     # -- the public contract -----------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        """A unique id (a uuid4 in hex)."""
-        return self._id
-
-    @property
-    def request(self) -> Request:
-        """The handshake request."""
-        return self._request
-
     @property
     def is_closed(self) -> bool:
         """True once we posted a close or the client disconnected."""
@@ -648,14 +630,11 @@ async def _settle(session: AsgiWebsocketSession, call: Callable[[], Any]) -> Non
 async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Receive, send: Send) -> None:
     """Drive the endpoint's callbacks from the ASGI events until the connection ends."""
     session = AsgiWebsocketSession(upgrade.request, send)
-    # EventDispatcher and OpenSessions only use the public session API plus ``close_sent`` and
-    # ``runner_thread``, which this session has too; they are typed for ConnectionSession.
-    as_connection = cast("ConnectionSession", session)
     endpoint: Endpoint = upgrade.endpoint
-    events = EventDispatcher(as_connection, endpoint)
+    events = EventDispatcher(session, endpoint)
     registry = app.websocket_sessions
     limit = app.limits.max_websocket_message
-    registry.add(as_connection)
+    registry.add(session)
     reported = False
     try:
         await _settle(session, events.open)
@@ -665,9 +644,9 @@ async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Rec
             if kind == "websocket.disconnect":
                 code = int(message.get("code") or 1005)
                 if code == 1006:
-                    reason = lost_reason(as_connection)
+                    reason = lost_reason(session)
                 else:
-                    reason = closed_reason(as_connection, Closed(code, message.get("reason") or "", True))
+                    reason = closed_reason(session, Closed(code, message.get("reason") or "", True))
                 session.end()
                 reported = True
                 await _settle(session, functools.partial(events.close, reason))
@@ -692,12 +671,12 @@ async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Rec
         if not reported:  # cancelled (the server is shutting down): on_close still runs
             session.end()
             try:
-                result = events.close(lost_reason(as_connection))
+                result = events.close(lost_reason(session))
                 if is_awaitable(result):
                     await result
             except Exception:
                 _log.exception("websocket %s: on_close failed", session.id)
-        registry.discard(as_connection)
+        registry.discard(session)
 
 
 # -- lifespan -------------------------------------------------------------------------------------

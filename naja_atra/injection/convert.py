@@ -31,7 +31,7 @@ import json
 import math
 import types
 import typing
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from typing_extensions import Annotated, Literal, NotRequired, Required, get_args, get_origin, get_type_hints
 from typing_extensions import is_typeddict as _is_typeddict
@@ -376,17 +376,22 @@ def strings_converter(tp: Any) -> Converter:
     convert = string_converter(item)
 
     def to_items(values: Sequence[str]) -> Any:
-        out: list[Any] = []
-        issues: list[Issue] = []
-        for index, value in enumerate(values):
-            try:
-                out.append(convert(value))
-            except ConversionError as exc:
-                issues.extend(i.under(f"[{index}]") for i in exc.issues)
-        if issues:
-            raise ConversionError(issues)
-        return make(out)
+        return make(convert_items(values, convert))
     return to_items
+
+
+def convert_items(values: Iterable[Any], convert: Converter) -> list[Any]:
+    """Every value converted; one ``ConversionError`` naming each bad item by its index."""
+    out: list[Any] = []
+    issues: list[Issue] = []
+    for index, value in enumerate(values):
+        try:
+            out.append(convert(value))
+        except ConversionError as exc:
+            issues.extend(i.under(f"[{index}]") for i in exc.issues)
+    if issues:
+        raise ConversionError(issues)
+    return out
 
 
 # -- JSON values -----------------------------------------------------------------------
@@ -550,15 +555,7 @@ class _JsonBuilder:
         def to_sequence(value: Any) -> Any:
             if not isinstance(value, list):
                 raise _fail(label, value, "expected an array")
-            out: list[Any] = []
-            issues: list[Issue] = []
-            for index, entry in enumerate(value):
-                try:
-                    out.append(item(entry))
-                except ConversionError as exc:
-                    issues.extend(i.under(f"[{index}]") for i in exc.issues)
-            if issues:
-                raise ConversionError(issues)
+            out = convert_items(value, item)
             try:
                 return make(out)
             except TypeError:  # unhashable items for a set

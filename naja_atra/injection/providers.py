@@ -590,19 +590,26 @@ def _make_create(func: Callable[..., Any], name: str, kind: str,
     return call_async
 
 
+def _cached(ctx: RequestContext, key: str) -> tuple[dict[str, Any], Any]:
+    """The request's state dict and the value kept under ``key`` (``_MISSING`` if none yet);
+    a creation that already failed in this request fails again (its errors are reported once)."""
+    state = ctx.state
+    if state is None:
+        state = ctx.state = {}
+        return state, _MISSING
+    value = state.get(key, _MISSING)
+    if value is _FAILED:
+        raise InjectionError([])
+    return state, value
+
+
 def _request_cached(create: Callable[[RequestContext], Any], key: str, is_async: bool) -> Resolver:
     """``create`` at most once per request: the value kept in ``ctx.state[key]``."""
     if not is_async:
         def resolve(ctx: RequestContext) -> Any:
-            state = ctx.state
-            if state is None:
-                state = ctx.state = {}
-            else:
-                value = state.get(key, _MISSING)
-                if value is not _MISSING:
-                    if value is _FAILED:
-                        raise InjectionError([])
-                    return value
+            state, value = _cached(ctx, key)
+            if value is not _MISSING:
+                return value
             try:
                 value = create(ctx)
             except InjectionError:
@@ -613,15 +620,9 @@ def _request_cached(create: Callable[[RequestContext], Any], key: str, is_async:
         return resolve
 
     async def resolve_async(ctx: RequestContext) -> Any:
-        state = ctx.state
-        if state is None:
-            state = ctx.state = {}
-        else:
-            value = state.get(key, _MISSING)
-            if value is not _MISSING:
-                if value is _FAILED:
-                    raise InjectionError([])
-                return value
+        state, value = _cached(ctx, key)
+        if value is not _MISSING:
+            return value
         try:
             value = await create(ctx)
         except InjectionError:

@@ -49,7 +49,7 @@ from .protocol import (
 )
 
 __all__ = [
-    "ConnectionSession", "SessionRegistry", "OpenSessions", "EventDispatcher",
+    "SessionBase", "ConnectionSession", "SessionRegistry", "OpenSessions", "EventDispatcher",
     "closed_reason", "lost_reason", "is_awaitable", "logger",
 ]
 
@@ -68,16 +68,40 @@ class SessionRegistry(Protocol):
     """The application's set of open sessions: a runner adds its session before ``on_open`` and
     discards it after ``on_close``."""
 
-    def add(self, session: ConnectionSession) -> None:
+    def add(self, session: SessionBase) -> None:
         """A session opened."""
         ...
 
-    def discard(self, session: ConnectionSession) -> None:
+    def discard(self, session: SessionBase) -> None:
         """A session ended (its ``on_close`` has run)."""
         ...
 
 
-class ConnectionSession(WebsocketSession):
+class SessionBase(WebsocketSession):
+    """What every session of this package has, whichever transport carries it: a unique
+    ``id``, the handshake ``request``, and what :class:`OpenSessions` reads to close it."""
+
+    def __init__(self, request: Request) -> None:
+        self._id = uuid.uuid4().hex
+        self._request = request
+        #: ``(code, reason)`` of the close this side sent, once it did.
+        self.close_sent: Optional[tuple[int, str]] = None
+        #: The thread that runs this session's callbacks, when it is a dedicated one (threading
+        #: driver): :meth:`OpenSessions.close_all` cannot wait for a session from its own thread.
+        self.runner_thread: Optional[int] = None
+
+    @property
+    def id(self) -> str:
+        """A unique id (a uuid4 in hex)."""
+        return self._id
+
+    @property
+    def request(self) -> Request:
+        """The handshake request."""
+        return self._request
+
+
+class ConnectionSession(SessionBase):
     """A :class:`WebsocketSession` over one connection.
 
     :param request: the handshake request.
@@ -99,31 +123,15 @@ class ConnectionSession(WebsocketSession):
         write: Callable[[bytes], None],
         on_closing: Callable[[], None],
     ) -> None:
-        self._id = uuid.uuid4().hex
-        self._request = request
+        super().__init__(request)
         self._protocol = protocol
         self._write = write
         self._on_closing = on_closing
         self._lock = threading.Lock()
         #: The runner finished with the connection: nothing may be written any more.
         self._ended = False
-        #: ``(code, reason)`` of the close frame :meth:`close` sent, once it did.
-        self.close_sent: Optional[tuple[int, str]] = None
-        #: The thread that runs this session's callbacks, when it is a dedicated one (threading
-        #: driver): :meth:`OpenSessions.close_all` cannot wait for a session from its own thread.
-        self.runner_thread: Optional[int] = None
 
     # -- the public contract --------------------------------------------------------------
-    @property
-    def id(self) -> str:
-        """A unique id (a uuid4 in hex)."""
-        return self._id
-
-    @property
-    def request(self) -> Request:
-        """The handshake request."""
-        return self._request
-
     @property
     def is_closed(self) -> bool:
         """True once a close frame was sent or received, or the connection is gone."""
@@ -289,7 +297,7 @@ class EventDispatcher:
 
     __slots__ = ("_session", "_endpoint", "_frames", "_buffering")
 
-    def __init__(self, session: ConnectionSession, endpoint: Endpoint) -> None:
+    def __init__(self, session: SessionBase, endpoint: Endpoint) -> None:
         self._session = session
         self._endpoint = endpoint
         self._frames: list[bytes] = []
@@ -340,7 +348,7 @@ class EventDispatcher:
         return self._endpoint.on_binary(self._session, frames[0] if len(frames) == 1 else b"".join(frames))
 
 
-def closed_reason(session: ConnectionSession, event: Closed) -> WebsocketCloseReason:
+def closed_reason(session: SessionBase, event: Closed) -> WebsocketCloseReason:
     """Why the session ended, given the protocol's :class:`Closed` event.
 
     Our own close (``session.close``, a failed callback, shutdown) reports our code; otherwise a
@@ -354,7 +362,7 @@ def closed_reason(session: ConnectionSession, event: Closed) -> WebsocketCloseRe
     return WebsocketCloseReason(f"Protocol error: {event.reason}", event.code, event.reason)
 
 
-def lost_reason(session: ConnectionSession, message: str = MESSAGE_LOST) -> WebsocketCloseReason:
+def lost_reason(session: SessionBase, message: str = MESSAGE_LOST) -> WebsocketCloseReason:
     """Why the session ended when the TCP connection went away without a closing handshake:
     our close code if we had started closing (the peer never answered), else 1006."""
     ours = session.close_sent
@@ -374,17 +382,17 @@ class OpenSessions:
     """
 
     def __init__(self) -> None:
-        self._sessions: dict[ConnectionSession, None] = {}  # insertion-ordered set
+        self._sessions: dict[SessionBase, None] = {}  # insertion-ordered set
         self._changed = threading.Condition()
         # The sessions each running close_all() still waits for.
-        self._waiters: list[set[ConnectionSession]] = []
+        self._waiters: list[set[SessionBase]] = []
 
-    def add(self, session: ConnectionSession) -> None:
+    def add(self, session: SessionBase) -> None:
         """A session opened."""
         with self._changed:
             self._sessions[session] = None
 
-    def discard(self, session: ConnectionSession) -> None:
+    def discard(self, session: SessionBase) -> None:
         """A session ended; wakes :meth:`close_all` when it was the last one it waited for."""
         with self._changed:
             self._sessions.pop(session, None)
@@ -395,7 +403,7 @@ class OpenSessions:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def __iter__(self) -> Iterator[ConnectionSession]:
+    def __iter__(self) -> Iterator[SessionBase]:
         with self._changed:
             snapshot = list(self._sessions)
         return iter(snapshot)
