@@ -27,11 +27,8 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 import argparse
 import importlib.util
 import json
-import platform
-import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -407,11 +404,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         action="store_true",
         help="the generator ACKs every read at once (TCP_QUICKACK): hides Nagle/delayed-ACK stalls of a server",
     )
-    parser.add_argument("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
-    parser.add_argument("--client-cpu", type=int, default=1, help="CPU for the load generator (default 1)")
-    parser.add_argument("--startup-timeout", type=float, default=20.0, help="seconds to wait for a server port")
-    parser.add_argument("--skip-install", action="store_true", help="reuse existing venvs without running pip")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="also save the raw numbers as JSON")
+    bench.add_run_options(parser)
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.size < 24:
         parser.error("--duration must be > 0, --warmup >= 0, --connections >= 1 and --size >= 24")
@@ -419,36 +412,19 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the benchmark; print (and optionally save) whatever was measured, even if interrupted.
-
-    Exit status: 0 if anything was measured, 1 if nothing was, 130 on Ctrl-C.
-    """
+    """Run the benchmark; print (and optionally save) whatever was measured (see
+    ``http.py``'s ``run_reporting`` for the exit status)."""
     args = parse_args(argv)
-    # Ctrl-C and SIGTERM unwind through the ``finally`` blocks that stop the servers.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    report = Report(
-        meta={
-            "python": platform.python_version(),
-            "machine": platform.platform(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "loadavg": [round(x, 2) for x in os.getloadavg()],
-        }
-    )
-    interrupted = False
-    try:
-        run_all(args, report)
-    except KeyboardInterrupt:
-        interrupted = True
-        log("\ninterrupted: reporting what was measured so far")
-    finally:
+    report = Report(meta=bench.run_metadata())
+
+    def report_out() -> None:
         if report.results or report.failures:
             print_report(report)
         if args.json:
             save_json(report, args.json)
-    if interrupted:
-        return 130
-    return 0 if report.results else 1
+
+    return int(bench.run_reporting(lambda: run_all(args, report), report_out,
+                               lambda: bool(report.results)))
 
 
 if __name__ == "__main__":
