@@ -5,9 +5,12 @@ isolated application with the same methods.
 """
 from __future__ import annotations
 
-from .application import Application
-from .context import FilterContext, RequestContext
-from .hookspecs import hookimpl, hookspec
+from . import server
+from .app.application import Application
+from .app.context import FilterContext, RequestContext
+from .app.default import default_app
+from .app.registry import ConfigurationError
+from .hooks.specs import hookimpl, hookspec
 from .http.errors import HttpError
 from .http.forms import MultipartFile
 from .http.request import Request
@@ -32,7 +35,6 @@ from .injection.markers import (
 )
 from .injection.model_binding import ModelBinding
 from .injection.providers import Depends
-from .registry import ConfigurationError
 from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory
 from .websocket.api import (
     WEBSOCKET_MESSAGE_BINARY,
@@ -55,8 +57,6 @@ from .websocket.api import (
 name = "naja-atra"
 version = "2.0.0.dev0"
 
-#: The application the module-level decorators and ``naja_atra.server`` act on.
-default_app = Application()
 
 route = default_app.route
 request_map = default_app.request_map
@@ -78,8 +78,6 @@ websocket_message = default_app.websocket_message
 #: Names of the original framework, kept for code written against it.
 HttpSession = Session
 HttpSessionFactory = SessionFactory
-
-from . import server  # noqa: E402  (the facade module needs default_app defined)
 
 __all__ = [
     "Body",

@@ -6,8 +6,9 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from . import Application, default_app
 from . import version as __version__
+from .app.application import Application
+from .app.default import default_app
 from .utils import logger
 
 

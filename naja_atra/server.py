@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import default_app
+from .app.default import default_app
 
 
 def scan(base_dir: str = "", regx: str = r"", project_dir: str = "") -> list[str]:

@@ -37,7 +37,7 @@ from naja_atra import (
     WebsocketSession,
     hookimpl,
 )
-from naja_atra.asgi import AsgiAdapter
+from naja_atra.adapters.asgi import AsgiAdapter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC_ROOT = os.path.join(HERE, "deploy_static")

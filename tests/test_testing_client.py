@@ -23,7 +23,7 @@ from naja_atra import (
     Session,
     hookimpl,
 )
-from naja_atra.context import FilterContext
+from naja_atra.app.context import FilterContext
 from naja_atra.http.wire import error_bytes
 from naja_atra.testing import IncompleteResponse, TestClient, TooManyRedirects
 

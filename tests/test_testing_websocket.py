@@ -12,7 +12,7 @@ from typing import Any, Optional
 import pytest
 
 from naja_atra import SESSION_COOKIE_NAME, Application, Parameter, PathValue, Request, Session
-from naja_atra.context import FilterContext
+from naja_atra.app.context import FilterContext
 from naja_atra.testing import TestClient, WebSocketClosed, WebSocketRefused, WebSocketTimeout
 from naja_atra.websocket.api import (
     WEBSOCKET_MESSAGE_BINARY,

@@ -14,11 +14,11 @@ import typing
 from http.cookies import BaseCookie, Morsel
 from typing import TYPE_CHECKING, Any, Optional
 
+from ..app.registry import ConfigurationError
 from ..http.errors import HttpError
 from ..http.forms import MultipartFile, parse_query
 from ..http.request import Request
 from ..http.response import Response
-from ..registry import ConfigurationError
 from ..sessions import Session
 from .convert import (
     ConversionError,
@@ -52,7 +52,7 @@ from .markers import (
 from .params import Param, Resolver
 
 if TYPE_CHECKING:
-    from ..context import RequestContext
+    from ..app.context import RequestContext
 
 __all__ = ["builtin_resolver", "constant_resolver", "is_infallible", "WILDCARD"]
 

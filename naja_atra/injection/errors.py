@@ -22,7 +22,7 @@ from ..http.errors import HttpError
 from .convert import ConversionError
 
 if TYPE_CHECKING:
-    from ..context import RequestContext
+    from ..app.context import RequestContext
     from .params import Resolver
 
 __all__ = ["ArgumentError", "InjectionError", "ArgumentPlan", "LOCATIONS"]

@@ -30,12 +30,12 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional, Type, TypeVar, overload
 
-from ..registry import ConfigurationError
+from ..app.registry import ConfigurationError
 from .convert import strip_optional
 from .params import Param, Resolver
 
 if TYPE_CHECKING:
-    from ..context import RequestContext
+    from ..app.context import RequestContext
     from ..http.request import Request
     from ..http.response import Response
 

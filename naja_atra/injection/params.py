@@ -11,7 +11,7 @@ from typing_extensions import Annotated, get_args, get_origin, get_type_hints
 from .convert import is_union
 
 if TYPE_CHECKING:
-    from ..context import RequestContext
+    from ..app.context import RequestContext
 
 EMPTY: Any = inspect.Parameter.empty
 

@@ -70,15 +70,15 @@ from typing import (
 
 from typing_extensions import Literal
 
-from ..registry import ConfigurationError
+from ..app.registry import ConfigurationError
 from ..utils.logger import get_logger
 from .errors import InjectionError
 from .params import Param, Resolver, controller_params, is_async_resolver
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
-    from ..routes import Route
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.routes import Route
 
 __all__ = [
     "Depends",

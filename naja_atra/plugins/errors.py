@@ -6,13 +6,13 @@ import inspect
 import json
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..http.response import Response
 from ..http.status import reason_phrase
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
+    from ..app.application import Application
+    from ..app.context import RequestContext
     from ..http.errors import HttpError
 
 

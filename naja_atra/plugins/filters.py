@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..routes import FilterSpec
+    from ..app.application import Application
+    from ..app.routes import FilterSpec
 
 
 @hookimpl(trylast=True)

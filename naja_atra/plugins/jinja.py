@@ -45,8 +45,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Union
 
-from ..hookspecs import hookimpl
-from ..registry import ConfigurationError
+from ..app.registry import ConfigurationError
+from ..hooks.specs import hookimpl
 
 try:
     import jinja2
@@ -54,9 +54,9 @@ except ImportError as _exc:  # pragma: no cover - depends on the installation
     raise ImportError("Jinja views need the jinja2 package: pip install 'naja_atra[jinja]'") from _exc
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
-    from ..render import Converter
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.render import Converter
 
 __all__ = [
     "AUTOESCAPE_EXTENSIONS",
@@ -206,7 +206,7 @@ class JinjaPlugin:
 
 def _default_app_folder() -> str:
     """``templates/`` of the default application's project (see the module's documentation)."""
-    from .. import default_app
+    from ..app.default import default_app
     scan = getattr(default_app.cli_args, "scan", None)
     if isinstance(scan, str) and scan:
         base = os.path.abspath(scan)
@@ -221,7 +221,7 @@ _default_lock = threading.Lock()
 
 def default_plugin() -> JinjaPlugin:
     """The plugin registered on ``naja_atra.default_app`` (registered now if it is not)."""
-    from .. import default_app
+    from ..app.default import default_app
     with _default_lock:
         plugin = default_app.plugin_manager.get_plugin(DEFAULT_PLUGIN_NAME)
         if isinstance(plugin, JinjaPlugin):

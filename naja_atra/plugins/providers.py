@@ -21,15 +21,15 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Optional
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..injection.params import is_async_resolver
 from ..injection.providers import app_scope_of, compile_dependency, dependency_of
 from .resolvers import PLAN_KEY, plan_of
 
 if TYPE_CHECKING:
-    from ..application import Application
+    from ..app.application import Application
+    from ..app.routes import Route
     from ..injection.params import Param, Resolver
-    from ..routes import Route
 
 #: ``route.extras`` entries that belong to one parameter list, not shared with providers.
 _OWN_KEYS = frozenset((PLAN_KEY,))

@@ -77,10 +77,10 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, TypeVar, Union
 from urllib.parse import urlsplit, urlunsplit
 
-from ..hookspecs import hookimpl
+from ..app.registry import ConfigurationError
+from ..hooks.specs import hookimpl
 from ..http.errors import HttpError
 from ..injection import builtin as _builtin
-from ..registry import ConfigurationError
 from ..sessions import DEFAULT_MAX_INACTIVE_INTERVAL, SESSION_COOKIE_NAME, Session, SessionFactory
 from ..utils.logger import get_logger
 
@@ -90,10 +90,10 @@ if TYPE_CHECKING:
     from redis import Redis
     from redis.commands.core import Script
 
-    from ..application import Application
-    from ..context import RequestContext
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.routes import Route
     from ..injection.params import Param, Resolver
-    from ..routes import Route
 
 __all__ = [
     "DEFAULT_PREFIX",

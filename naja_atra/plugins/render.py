@@ -4,16 +4,16 @@ from __future__ import annotations
 from http.cookies import BaseCookie
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..http.errors import HttpError
 from ..http.response import Response
 from ..http.results import Redirect, StaticFile
 from ..injection.markers import Header, Headers, Marker
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
-    from ..render import Converter
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.render import Converter
 
 #: Values that become the body, as SPEC.md lists them for tuples.
 BODY_TYPES = (str, bytes, bytearray, dict, list, StaticFile)

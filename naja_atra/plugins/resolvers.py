@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Optional
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..http.response import Response
 from ..injection.builtin import builtin_resolver, constant_resolver, is_infallible
 from ..injection.errors import ArgumentPlan, InjectionError
@@ -27,11 +27,11 @@ from ..injection.params import is_async_resolver
 from .errors import page_for
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.routes import Route
     from ..http.errors import HttpError
     from ..injection.params import Param, Resolver
-    from ..routes import Route
 
 #: Where a route's ``ArgumentPlan`` is kept (``route.extras``; a new Route each build).
 PLAN_KEY = "naja_atra.resolvers.plan"

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..routing.router import DefaultRouter
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..routes import Route, Router
+    from ..app.application import Application
+    from ..app.routes import Route, Router
 
 
 @hookimpl(trylast=True)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..servers.asyncio_server import AsyncioServer
 from ..servers.threaded import ThreadingServer
 
 if TYPE_CHECKING:
-    from ..application import Application
+    from ..app.application import Application
     from ..servers.common import Server
     from ..servers.config import ServerConfig
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..sessions import LocalSessionFactory, SessionFactory
 
 if TYPE_CHECKING:
-    from ..application import Application
+    from ..app.application import Application
 
 
 @hookimpl(trylast=True)

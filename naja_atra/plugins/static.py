@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generator, Optional, Sequence
 
-from ..hookspecs import hookimpl
+from ..app.routes import Route, RouteMatch, Router, RoutingInput
+from ..hooks.specs import hookimpl
 from ..http.errors import HttpError, MethodNotAllowed
 from ..http.request import Request
 from ..http.results import StaticFile
 from ..http.static_files import StaticMapping, guess_type
-from ..routes import Route, RouteMatch, Router, RoutingInput
 
 if TYPE_CHECKING:
-    from ..application import Application
+    from ..app.application import Application
 
 _FILE_KEY = "file"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
-from ..hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 from ..http.errors import HttpError
 from ..http.status import reason_phrase
 from ..injection.params import Param, Resolver
@@ -22,10 +22,10 @@ from ..websocket.protocol import WebSocketProtocol
 from ..websocket.upgrade import WebsocketUpgrade
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..context import RequestContext
-    from ..render import Converter
-    from ..routes import Route
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.render import Converter
+    from ..app.routes import Route
 
 _ACCEPT = (0, None, 101)
 

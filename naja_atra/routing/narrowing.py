@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence, Union
 
-from ..routes import Route, RoutingInput
+from ..app.routes import Route, RoutingInput
 
 __all__ = ["Narrowing", "Predicate", "compile_expression", "compile_narrowing"]
 

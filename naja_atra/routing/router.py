@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+from ..app.routes import Route, RouteMatch, RoutingInput
 from ..http.errors import HttpError, MethodNotAllowed
-from ..routes import Route, RouteMatch, RoutingInput
 from .narrowing import Narrowing, compile_narrowing
 from .patterns import PathPattern, Segment, SegmentKind, compile_path, split_path
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from ..routes import ControllerClass
+from ..app.routes import ControllerClass
 from .api import (
     WEBSOCKET_MESSAGE_BINARY,
     WEBSOCKET_MESSAGE_BINARY_FRAME,

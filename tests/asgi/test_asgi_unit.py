@@ -28,7 +28,7 @@ from naja_atra import (
     WebsocketSession,
     hookimpl,
 )
-from naja_atra.asgi import AsgiAdapter, AsgiWebsocketSession, Message, Scope, StreamAborted
+from naja_atra.adapters.asgi import AsgiAdapter, AsgiWebsocketSession, Message, Scope, StreamAborted
 
 from .. import deploy_app
 

@@ -21,9 +21,6 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 
 import naja_atra
-import naja_atra.application
-from naja_atra.injection.providers import Depends
-from naja_atra.plugins import providers as providers_plugin
 from naja_atra.testing import TestClient
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "injection.md"
@@ -69,18 +66,6 @@ def parse_blocks(text: str) -> list[Block]:
 
 BLOCKS = parse_blocks(DOC.read_text(encoding="utf-8"))
 TEST_BLOCKS = {b.name: b for b in BLOCKS if b.kind == "test"}
-
-
-@pytest.fixture(autouse=True)
-def providers_built_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The page imports ``Depends`` from ``naja_atra`` and relies on the built-in
-    ``naja_atra.providers`` plugin: supply both where the package does not yet."""
-    if not hasattr(naja_atra, "Depends"):
-        monkeypatch.setattr(naja_atra, "Depends", Depends, raising=False)
-    builtins = naja_atra.application.BUILTIN_PLUGINS
-    if "naja_atra.providers" not in {name for name, _ in builtins}:
-        monkeypatch.setattr(naja_atra.application, "BUILTIN_PLUGINS",
-                            builtins + (("naja_atra.providers", providers_plugin),))
 
 
 def run_module(block: Block) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import asyncio
 from typing import Any, Callable
 
 from naja_atra import Application, Header, HttpError, Request
-from naja_atra.context import FilterContext
+from naja_atra.app.context import FilterContext
 
 from .conftest import Client
 

@@ -10,8 +10,8 @@ import pytest
 
 import naja_atra
 from naja_atra import SESSION_COOKIE_NAME, Application, Session, SessionFactory
-from naja_atra.context import FilterContext, RequestContext
-from naja_atra.routes import Route
+from naja_atra.app.context import FilterContext, RequestContext
+from naja_atra.app.routes import Route
 
 from .conftest import Client, Reply
 

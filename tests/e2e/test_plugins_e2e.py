@@ -17,11 +17,11 @@ import pytest
 
 import naja_atra
 from naja_atra import SESSION_COOKIE_NAME, Application, HttpError, Response, Session, SessionFactory
-from naja_atra.context import FilterContext, RequestContext
+from naja_atra.app.context import FilterContext, RequestContext
+from naja_atra.app.registry import ConfigurationError
+from naja_atra.app.render import Converter
+from naja_atra.app.routes import FilterSpec, Route, RouteMatch, RoutingInput
 from naja_atra.injection.params import Param
-from naja_atra.registry import ConfigurationError
-from naja_atra.render import Converter
-from naja_atra.routes import FilterSpec, Route, RouteMatch, RoutingInput
 
 from .conftest import Client
 

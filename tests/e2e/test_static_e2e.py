@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from naja_atra import Application, StaticFile
-from naja_atra.context import FilterContext
+from naja_atra.app.context import FilterContext
 
 from .conftest import Client
 

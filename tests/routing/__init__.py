@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from naja_atra.routes import Route
+from naja_atra.app.routes import Route
 
 
 class CaseInsensitiveHeaders(Mapping[str, str]):

@@ -5,8 +5,8 @@ from typing import Any, Optional
 
 import pytest
 
+from naja_atra.app.routes import Route, RouteMatch
 from naja_atra.http.errors import HttpError, MethodNotAllowed
-from naja_atra.routes import Route, RouteMatch
 from naja_atra.routing import DefaultRouter
 
 from . import FakeRequest, route

@@ -30,7 +30,7 @@ from websocket import ABNF
 
 import naja_atra
 from naja_atra.http.limits import Limits
-from naja_atra.shutdown import stop_on_signals, stop_on_signals_async
+from naja_atra.servers.shutdown import stop_on_signals, stop_on_signals_async
 
 from .conftest import WAIT, Running, is_closed, read_reply
 
@@ -47,7 +47,7 @@ import sys
 import time
 
 from naja_atra import Application, WebsocketHandler, hookimpl
-from naja_atra.shutdown import stop_on_signals, stop_on_signals_async
+from naja_atra.servers.shutdown import stop_on_signals, stop_on_signals_async
 
 DRIVER, ENTRY = sys.argv[1], sys.argv[2]
 SHUTDOWN_TIMEOUT, SLOW = float(sys.argv[3]), float(sys.argv[4])

@@ -37,9 +37,9 @@ from naja_atra import (
     WebsocketRequest,
     hookimpl,
 )
+from naja_atra.adapters.wsgi import HOP_BY_HOP, READ_SIZE, WEBSOCKET_REFUSED, StreamAborted, WsgiAdapter, split_head
 from naja_atra.http.static_files import FileChunks
 from naja_atra.testing import _multipart
-from naja_atra.wsgi import HOP_BY_HOP, READ_SIZE, WEBSOCKET_REFUSED, StreamAborted, WsgiAdapter, split_head
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -647,7 +647,7 @@ def test_split_head() -> None:
 def test_channel_head_then_raw_or_chunked_pieces() -> None:
     """A ``raw_body`` channel: the first write is the head, then body bytes go to ``write()``
     as they are; a head announcing chunked coding has its pieces decoded."""
-    from naja_atra.wsgi import _Channel
+    from naja_atra.adapters.wsgi import _Channel
 
     calls: list[Any] = []
 
@@ -823,9 +823,9 @@ def test_wsgiref_server(wsgiref_port: int) -> None:
 
 
 def test_header_limits_apply_under_wsgi() -> None:
+    from naja_atra.adapters.wsgi import build_request
     from naja_atra.http.errors import ProtocolError
     from naja_atra.http.limits import Limits
-    from naja_atra.wsgi import build_request
 
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_PROTOCOL": "HTTP/1.1",
                "wsgi.url_scheme": "http", **{f"HTTP_X_{i}": "v" for i in range(5)}}

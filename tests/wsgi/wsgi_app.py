@@ -17,7 +17,7 @@ import time
 from typing import Any, Iterator
 
 from naja_atra import Application, BytesBody, Environment, Request, Response, WebsocketRequest, hookimpl
-from naja_atra.wsgi import WsgiAdapter
+from naja_atra.adapters.wsgi import WsgiAdapter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The body limit of ``checks_app``.

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
 import pluggy
 
 if TYPE_CHECKING:
-    from .application import Application
-    from .context import RequestContext
-    from .http.errors import HttpError
-    from .http.response import Response
-    from .injection.params import Param, Resolver
-    from .render import Converter
-    from .routes import FilterSpec, Route, Router
-    from .servers.common import Server
-    from .servers.config import ServerConfig
-    from .sessions import SessionFactory
+    from ..app.application import Application
+    from ..app.context import RequestContext
+    from ..app.render import Converter
+    from ..app.routes import FilterSpec, Route, Router
+    from ..http.errors import HttpError
+    from ..http.response import Response
+    from ..injection.params import Param, Resolver
+    from ..servers.common import Server
+    from ..servers.config import ServerConfig
+    from ..sessions import SessionFactory
 
 
 class Hooks:

@@ -5,7 +5,7 @@ from typing import Any, Callable, Optional
 
 import pluggy
 
-from . import hookspecs
+from . import specs
 
 
 class AppPluginManager(pluggy.PluginManager):
@@ -17,9 +17,9 @@ class AppPluginManager(pluggy.PluginManager):
     """
 
     def __init__(self, on_change: Callable[[], None]) -> None:
-        super().__init__(hookspecs.PROJECT)
+        super().__init__(specs.PROJECT)
         self._on_change = on_change
-        self.add_hookspecs(hookspecs)
+        self.add_hookspecs(specs)
         self.hook.naja_atra_addhooks.call_historic(kwargs={"pluginmanager": self})
 
     def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:

@@ -6,9 +6,9 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
+from ..websocket.api import WebsocketHandler
+from ..websocket.endpoint import WebsocketSpec
 from .routes import WEBSOCKET_METHOD, ControllerClass, FilterSpec, Route
-from .websocket.api import WebsocketHandler
-from .websocket.endpoint import WebsocketSpec
 
 MethodSpec = Union[str, Sequence[str]]
 ExpressionSpec = Union[str, Sequence[str]]

@@ -5,9 +5,9 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
+    from ..http.request import Request
+    from ..http.response import Response
     from .application import Application
-    from .http.request import Request
-    from .http.response import Response
 
 
 #: A cleanup gets the exception the controller raised (or None).

@@ -86,28 +86,36 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Union
 from urllib.parse import quote
 
-from .http.errors import ProtocolError
-from .http.limits import Limits
-from .http.outgoing import Outgoing
-from .http.parser import RequestHead, parse_head
-from .http.request import Request
-from .http.response import Response
-from .http.wire import error_bytes
-from .utils.logger import get_logger
-from .websocket.api import (
+from ..http.errors import ProtocolError
+from ..http.limits import Limits
+from ..http.outgoing import Outgoing
+from ..http.parser import RequestHead, parse_head
+from ..http.request import Request
+from ..http.response import Response
+from ..http.wire import error_bytes
+from ..utils.logger import get_logger
+from ..websocket.api import (
     WEBSOCKET_OPCODE_BINARY,
     WEBSOCKET_OPCODE_PING,
     WEBSOCKET_OPCODE_PONG,
     WEBSOCKET_OPCODE_TEXT,
 )
-from .websocket.endpoint import Endpoint
-from .websocket.protocol import BinaryFrame, BinaryMessage, Closed, Event, TextMessage, _truncate_utf8, _valid_wire_code
-from .websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
-from .websocket.upgrade import WebsocketUpgrade
+from ..websocket.endpoint import Endpoint
+from ..websocket.protocol import (
+    BinaryFrame,
+    BinaryMessage,
+    Closed,
+    Event,
+    TextMessage,
+    _truncate_utf8,
+    _valid_wire_code,
+)
+from ..websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
+from ..websocket.upgrade import WebsocketUpgrade
 from .wsgi import StreamAborted  # one exception for both adapters' aborted streams
 
 if TYPE_CHECKING:
-    from .application import Application
+    from ..app.application import Application
 
 __all__ = ["AsgiAdapter", "AsgiWebsocketSession", "StreamAborted", "Scope", "Message", "Receive", "Send"]
 

@@ -11,19 +11,19 @@ import weakref
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
+from ..http.compression import GzipStream
+from ..http.errors import HttpError, MethodNotAllowed
+from ..http.finalize import GzipPolicy, finalize
+from ..http.outgoing import Outgoing
+from ..http.request import Request, SessionAccess
+from ..http.response import Response
+from ..sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
+from ..utils.logger import get_logger
 from .context import FilterContext, RequestContext
 from .filtering import RouteFilters
-from .http.compression import GzipStream
-from .http.errors import HttpError, MethodNotAllowed
-from .http.finalize import GzipPolicy, finalize
-from .http.outgoing import Outgoing
-from .http.request import Request, SessionAccess
-from .http.response import Response
 from .invoke import CompiledCall
 from .render import Renderer
 from .routes import WEBSOCKET_METHOD, RouteMatch, Router
-from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
-from .utils.logger import get_logger
 
 if TYPE_CHECKING:
     from .application import Application

@@ -4,7 +4,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
-from .injection.params import Param, Resolver, controller_params, is_async_resolver
+from ..injection.params import Param, Resolver, controller_params, is_async_resolver
 from .registry import ConfigurationError
 from .routes import Route
 

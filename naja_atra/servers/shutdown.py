@@ -41,7 +41,7 @@ import time
 from types import FrameType
 from typing import Any, AsyncIterator, Callable, Iterator, Optional, Protocol, Sequence, Union
 
-from .servers.common import Server
+from .common import Server
 
 __all__ = [
     "DEFAULT_SHUTDOWN_TIMEOUT",

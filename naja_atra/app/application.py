@@ -11,16 +11,25 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Ty
 
 import pluggy
 
-from .entrypoints import EntryPointPlugin, selected_plugins
+from ..hooks.calls import Hooks
+from ..hooks.entrypoints import EntryPointPlugin, selected_plugins
+from ..hooks.manager import AppPluginManager
+from ..http.finalize import GzipPolicy
+from ..http.limits import Limits
+from ..injection.model_binding import ModelBindingRegistry
+from ..plugins import BUILTIN_PLUGINS
+from ..servers.common import Server
+from ..servers.config import ServerConfig
+from ..servers.shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_on_signals_async, stop_server
+from ..servers.tls import make_ssl_context
+from ..sessions import SessionFactory
+from ..utils.scan import scan as _scan
+from ..websocket.api import WEBSOCKET_MESSAGE_TEXT
+from ..websocket.endpoint import EVENTS
+from ..websocket.session import OpenSessions
 from .filtering import CompiledFilter, RouteFilters
-from .hookcalls import Hooks
-from .http.finalize import GzipPolicy
-from .http.limits import Limits
-from .injection.model_binding import ModelBindingRegistry
 from .invoke import compile_call
 from .pipeline import Dispatcher, RouteEntry
-from .plugin_manager import AppPluginManager
-from .plugins import BUILTIN_PLUGINS
 from .registry import (
     ClassMapping,
     ConfigurationError,
@@ -33,20 +42,11 @@ from .registry import (
 )
 from .render import Renderer
 from .routes import ControllerClass, FilterSpec, Route
-from .servers.common import Server
-from .servers.config import ServerConfig
-from .servers.tls import make_ssl_context
-from .sessions import SessionFactory
-from .shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_on_signals_async, stop_server
-from .utils.scan import scan as _scan
-from .websocket.api import WEBSOCKET_MESSAGE_TEXT
-from .websocket.endpoint import EVENTS
-from .websocket.session import OpenSessions
 
 if TYPE_CHECKING:
-    from .asgi import AsgiAdapter, Receive, Scope, Send
-    from .testing import TestClient
-    from .wsgi import WsgiAdapter
+    from ..adapters.asgi import AsgiAdapter, Receive, Scope, Send
+    from ..adapters.wsgi import WsgiAdapter
+    from ..testing import TestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -393,7 +393,7 @@ class Application:
     def test_client(self, **options: Any) -> TestClient:
         """An in-process client driving this application without a socket (see
         ``naja_atra.testing.TestClient`` for the options)."""
-        from .testing import TestClient
+        from ..testing import TestClient
         return TestClient(self, **options)
 
     @property
@@ -401,7 +401,7 @@ class Application:
         """This application as an ASGI 3 application (see ``naja_atra.asgi``)."""
         adapter = self._asgi
         if adapter is None:
-            from .asgi import AsgiAdapter
+            from ..adapters.asgi import AsgiAdapter
             adapter = self._asgi = AsgiAdapter(self)
         return adapter
 
@@ -417,7 +417,7 @@ class Application:
         ``gunicorn "module:wsgi_app"``. WebSocket endpoints need ``start()`` or ASGI."""
         adapter = self._wsgi
         if adapter is None:
-            from .wsgi import WsgiAdapter
+            from ..adapters.wsgi import WsgiAdapter
             with self._lock:
                 if self._wsgi is None:
                     self._wsgi = WsgiAdapter(self)

@@ -66,21 +66,21 @@ from typing import (
 )
 from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit
 
-from .http.body import ChunkedDecoder, body_decoder
-from .http.errors import ProtocolError
-from .http.forms import parse_content_type
-from .http.headers import HeaderMap
-from .http.limits import Limits
-from .http.outgoing import Outgoing
-from .http.parser import RequestHead, parse_head
-from .http.request import Request
-from .http.response import Response
-from .http.wire import error_bytes
-from .websocket.handshake import accept_key
-from .websocket.protocol import BinaryMessage, Closed, Pong, State, TextMessage, WebSocketProtocol
+from ..http.body import ChunkedDecoder, body_decoder
+from ..http.errors import ProtocolError
+from ..http.forms import parse_content_type
+from ..http.headers import HeaderMap
+from ..http.limits import Limits
+from ..http.outgoing import Outgoing
+from ..http.parser import RequestHead, parse_head
+from ..http.request import Request
+from ..http.response import Response
+from ..http.wire import error_bytes
+from ..websocket.handshake import accept_key
+from ..websocket.protocol import BinaryMessage, Closed, Pong, State, TextMessage, WebSocketProtocol
 
 if TYPE_CHECKING:
-    from .application import Application
+    from ..app.application import Application
 
 __all__ = [
     "TestClient",

@@ -69,24 +69,24 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from urllib.parse import quote
 
-from .http.body import ChunkedDecoder
-from .http.errors import HttpError, ProtocolError
-from .http.finalize import finalize
-from .http.headers import HeaderMap
-from .http.limits import Limits
-from .http.outgoing import Outgoing
-from .http.parser import RequestHead, normalize_path
-from .http.request import Request
-from .http.response import Response
-from .http.wire import error_bytes
-from .routes import WEBSOCKET_METHOD
-from .utils.logger import get_logger
+from ..app.routes import WEBSOCKET_METHOD
+from ..http.body import ChunkedDecoder
+from ..http.errors import HttpError, ProtocolError
+from ..http.finalize import finalize
+from ..http.headers import HeaderMap
+from ..http.limits import Limits
+from ..http.outgoing import Outgoing
+from ..http.parser import RequestHead, normalize_path
+from ..http.request import Request
+from ..http.response import Response
+from ..http.wire import error_bytes
+from ..utils.logger import get_logger
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from .application import Application
-    from .pipeline import Dispatcher
+    from ..app.application import Application
+    from ..app.pipeline import Dispatcher
 
 __all__ = ["WsgiAdapter", "StreamAborted", "HOP_BY_HOP", "build_request", "split_head", "wsgi_headers"]
 
