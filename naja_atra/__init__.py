@@ -9,15 +9,13 @@ from . import server
 from .app.application import Application
 from .app.context import FilterContext, RequestContext
 from .app.default import default_app
-from .app.registry import ConfigurationError
 from .hooks.specs import hookimpl, hookspec
-from .http.errors import HttpError
+from .http.errors import ConfigurationError, HttpError, InjectionError
 from .http.forms import MultipartFile
 from .http.request import Request
 from .http.response import Response
 from .http.results import Redirect, StaticFile
 from .injection.aliases import Body, FromCookie, FromHeader, FromPath, Query
-from .injection.errors import InjectionError
 from .injection.markers import (
     BytesBody,
     Cookie,

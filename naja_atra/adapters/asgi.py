@@ -86,7 +86,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Union
 from urllib.parse import quote
 
-from ..http.errors import ProtocolError
+from ..http.errors import ProtocolError, StreamAborted
 from ..http.limits import Limits
 from ..http.outgoing import Outgoing
 from ..http.parser import RequestHead, parse_head
@@ -112,7 +112,6 @@ from ..websocket.protocol import (
 )
 from ..websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
 from ..websocket.upgrade import WebsocketUpgrade
-from .wsgi import StreamAborted  # one exception for both adapters' aborted streams
 
 if TYPE_CHECKING:
     from ..app.application import Application

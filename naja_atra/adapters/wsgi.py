@@ -71,7 +71,7 @@ from urllib.parse import quote
 
 from ..app.routes import WEBSOCKET_METHOD
 from ..http.body import ChunkedDecoder
-from ..http.errors import HttpError, ProtocolError
+from ..http.errors import HttpError, ProtocolError, StreamAborted
 from ..http.finalize import finalize
 from ..http.headers import HeaderMap
 from ..http.limits import Limits
@@ -111,14 +111,6 @@ _UNLIMITED = Limits(max_body_size=sys.maxsize)
 _CGI_HEADERS = (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length"))
 _SKIPPED_HTTP = frozenset(("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"))
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-class StreamAborted(RuntimeError):
-    """Raised to the WSGI server when a streamed response failed after its head was sent.
-
-    The error itself was logged by the dispatcher; raising makes the server cut the
-    connection, the only honest signal left once a status went out.
-    """
 
 
 # -- the response head ----------------------------------------------------------------------

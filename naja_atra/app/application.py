@@ -14,6 +14,7 @@ import pluggy
 from ..hooks.calls import Hooks
 from ..hooks.entrypoints import EntryPointPlugin, selected_plugins
 from ..hooks.manager import AppPluginManager
+from ..http.errors import ConfigurationError
 from ..http.finalize import GzipPolicy
 from ..http.limits import Limits
 from ..injection.model_binding import ModelBindingRegistry
@@ -32,7 +33,6 @@ from .invoke import compile_call
 from .pipeline import Dispatcher, RouteEntry
 from .registry import (
     ClassMapping,
-    ConfigurationError,
     ExpressionSpec,
     MethodSpec,
     Registry,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
+from ..http.errors import ConfigurationError
 from ..injection.params import Param, Resolver, controller_params, is_async_resolver
-from .registry import ConfigurationError
 from .routes import Route
 
 if TYPE_CHECKING:

@@ -6,16 +6,13 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
+from ..http.errors import ConfigurationError
 from ..websocket.api import WebsocketHandler
 from ..websocket.endpoint import WebsocketSpec
 from .routes import WEBSOCKET_METHOD, ControllerClass, FilterSpec, Route
 
 MethodSpec = Union[str, Sequence[str]]
 ExpressionSpec = Union[str, Sequence[str]]
-
-
-class ConfigurationError(Exception):
-    """A registration that cannot work: raised at decoration or build, naming the culprit."""
 
 
 def methods_of(method: MethodSpec) -> tuple[str, ...]:

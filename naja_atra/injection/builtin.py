@@ -4,7 +4,7 @@ into a resolver.
 Everything about a parameter (where its value comes from, its converter, its fallback,
 whether it is required) is decided here at build time; the resolver returned is a small
 closure that only reads the request and calls the pre-built converter. A value that is
-missing or does not convert raises :class:`~naja_atra.injection.errors.InjectionError`
+missing or does not convert raises :class:`~naja_atra.http.errors.InjectionError`
 (a 400 naming the parameter, where it was looked for and what was expected).
 """
 from __future__ import annotations
@@ -14,8 +14,7 @@ import typing
 from http.cookies import BaseCookie, Morsel
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..app.registry import ConfigurationError
-from ..http.errors import HttpError
+from ..http.errors import ArgumentError, ConfigurationError, HttpError, InjectionError
 from ..http.forms import MultipartFile, parse_query
 from ..http.request import Request
 from ..http.response import Response
@@ -31,7 +30,6 @@ from .convert import (
     strip_optional,
     type_label,
 )
-from .errors import ArgumentError, InjectionError
 from .markers import (
     BytesBody,
     Cookie,
@@ -50,6 +48,7 @@ from .markers import (
     Source,
 )
 from .params import Param, Resolver
+from .plan import conversion_error
 
 if TYPE_CHECKING:
     from ..app.context import RequestContext
@@ -137,7 +136,7 @@ def parameter(name: str, convert: Optional[Converter], default: Any, required: b
             try:
                 return convert(value)
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, name, parameter_location(request, name)) from None
+                raise conversion_error(exc, name, parameter_location(request, name)) from None
         return Parameter(name, value) if as_marker else value
     return _mark_infallible(resolve) if convert is None and not required else resolve
 
@@ -156,7 +155,7 @@ def parameter_list(name: str, convert: Optional[Converter], default: Any, requir
             try:
                 return convert(values)
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, name, parameter_location(request, name)) from None
+                raise conversion_error(exc, name, parameter_location(request, name)) from None
         if as_markers:
             return [Parameter(name, v) for v in values]
         return list(values)
@@ -183,7 +182,7 @@ def header(name: str, default: Any, required: bool, convert: Optional[Converter]
             try:
                 return convert(value)
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, name, "header") from None
+                raise conversion_error(exc, name, "header") from None
         return Header(name, value) if as_marker else value
     return _mark_infallible(resolve) if convert is None and not required else resolve
 
@@ -205,7 +204,7 @@ def cookie(name: str, default: Any, required: bool, convert: Optional[Converter]
             try:
                 return convert(morsel.value)
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, name, "cookie") from None
+                raise conversion_error(exc, name, "cookie") from None
         return morsel.value
     return _mark_infallible(resolve) if (as_morsel or convert is None) and not required else resolve
 
@@ -225,7 +224,7 @@ def path_value(name: str, convert: Optional[Converter] = None, as_marker: bool =
             try:
                 return convert(value)
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, name, "path") from None
+                raise conversion_error(exc, name, "path") from None
         return PathValue(name, value) if as_marker else value
     # Without a converter it cannot report a bad argument (only the 500 of a misconfigured route).
     return _mark_infallible(resolve) if convert is None else resolve
@@ -241,7 +240,7 @@ def reg_group(index: int, convert: Optional[Converter] = None) -> Resolver:
             try:
                 return convert(groups[index])
             except ConversionError as exc:
-                raise InjectionError.from_conversion(exc, f"[{index}]", "path") from None
+                raise conversion_error(exc, f"[{index}]", "path") from None
         return RegGroup(index, groups[index])
     return _mark_infallible(resolve) if convert is None else resolve
 
@@ -298,7 +297,7 @@ def typed_body(name: str, convert: Converter, default: Any, required: bool, expe
         try:
             return convert(data)
         except ConversionError as exc:
-            raise InjectionError.from_conversion(exc, name, "body") from None
+            raise conversion_error(exc, name, "body") from None
     return resolve
 
 

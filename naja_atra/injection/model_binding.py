@@ -30,7 +30,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional, Type, TypeVar, overload
 
-from ..app.registry import ConfigurationError
+from ..http.errors import ConfigurationError
 from .convert import strip_optional
 from .params import Param, Resolver
 

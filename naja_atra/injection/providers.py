@@ -70,9 +70,8 @@ from typing import (
 
 from typing_extensions import Literal
 
-from ..app.registry import ConfigurationError
+from ..http.errors import ConfigurationError, InjectionError
 from ..utils.logger import get_logger
-from .errors import InjectionError
 from .params import Param, Resolver, controller_params, is_async_resolver
 
 if TYPE_CHECKING:

@@ -45,8 +45,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Union
 
-from ..app.registry import ConfigurationError
 from ..hooks.specs import hookimpl
+from ..http.errors import ConfigurationError
 
 try:
     import jinja2

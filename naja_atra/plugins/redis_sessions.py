@@ -77,9 +77,8 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, TypeVar, Union
 from urllib.parse import urlsplit, urlunsplit
 
-from ..app.registry import ConfigurationError
 from ..hooks.specs import hookimpl
-from ..http.errors import HttpError
+from ..http.errors import ConfigurationError, HttpError
 from ..injection import builtin as _builtin
 from ..sessions import DEFAULT_MAX_INACTIVE_INTERVAL, SESSION_COOKIE_NAME, Session, SessionFactory
 from ..utils.logger import get_logger

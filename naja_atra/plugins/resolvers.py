@@ -19,11 +19,12 @@ import json
 from typing import TYPE_CHECKING, Optional
 
 from ..hooks.specs import hookimpl
+from ..http.errors import InjectionError
 from ..http.response import Response
 from ..injection.builtin import builtin_resolver, constant_resolver, is_infallible
-from ..injection.errors import ArgumentPlan, InjectionError
 from ..injection.model_binding import find_bindings
 from ..injection.params import is_async_resolver
+from ..injection.plan import ArgumentPlan
 from .errors import page_for
 
 if TYPE_CHECKING:

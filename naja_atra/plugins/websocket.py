@@ -12,12 +12,12 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from ..hooks.specs import hookimpl
-from ..http.errors import HttpError
+from ..http.errors import HandshakeError, HttpError
 from ..http.status import reason_phrase
 from ..injection.params import Param, Resolver
 from ..websocket.deflate import negotiate
 from ..websocket.endpoint import WebsocketSpec, class_endpoint, function_endpoint
-from ..websocket.handshake import HandshakeError, check_handshake, response_headers
+from ..websocket.handshake import check_handshake, response_headers
 from ..websocket.protocol import WebSocketProtocol
 from ..websocket.upgrade import WebsocketUpgrade
 

@@ -4,23 +4,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Iterable, List, Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
-__all__ = ["GUID", "HandshakeError", "accept_key", "is_websocket_upgrade", "check_handshake", "response_headers"]
+from ..http.errors import HandshakeError
+
+__all__ = ["GUID", "accept_key", "is_websocket_upgrade", "check_handshake", "response_headers"]
 
 #: The fixed GUID of RFC 6455 1.3, appended to the client's key for Sec-WebSocket-Accept.
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-class HandshakeError(Exception):
-    """An upgrade request the server must refuse: answer with ``status``, ``headers`` and
-    ``message`` as the body instead of ``101 Switching Protocols``."""
-
-    def __init__(self, status: int, message: str, headers: Iterable[Tuple[str, str]] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers: List[Tuple[str, str]] = list(headers)
 
 
 def accept_key(key: str) -> str:

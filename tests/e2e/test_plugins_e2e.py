@@ -18,9 +18,9 @@ import pytest
 import naja_atra
 from naja_atra import SESSION_COOKIE_NAME, Application, HttpError, Response, Session, SessionFactory
 from naja_atra.app.context import FilterContext, RequestContext
-from naja_atra.app.registry import ConfigurationError
 from naja_atra.app.render import Converter
 from naja_atra.app.routes import FilterSpec, Route, RouteMatch, RoutingInput
+from naja_atra.http.errors import ConfigurationError
 from naja_atra.injection.params import Param
 
 from .conftest import Client

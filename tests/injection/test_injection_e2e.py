@@ -32,10 +32,11 @@ from naja_atra import (
     hookimpl,
 )
 from naja_atra.app.routes import Route
+from naja_atra.http.errors import ArgumentError, InjectionError
 from naja_atra.injection.aliases import Body, FromCookie, FromHeader, FromPath, Query
-from naja_atra.injection.errors import ArgumentError, ArgumentPlan, InjectionError
 from naja_atra.injection.model_binding import ModelBinding, bindings_of
 from naja_atra.injection.params import Param
+from naja_atra.injection.plan import ArgumentPlan
 
 DRIVERS = ["threading", "asyncio"]
 

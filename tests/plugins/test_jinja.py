@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - depends on the installation
     pytest.skip("the 'jinja2' package is not installed (pip install 'naja_atra[jinja]')", allow_module_level=True)
 
 from naja_atra import Application, Session
-from naja_atra.app.registry import ConfigurationError
+from naja_atra.http.errors import ConfigurationError
 from naja_atra.plugins.jinja import DEFAULT_PLUGIN_NAME, JinjaPlugin, JinjaView, default_plugin, get_env
 
 HERE = Path(__file__).resolve().parent

@@ -6,10 +6,10 @@ from typing import Dict
 
 import pytest
 
+from naja_atra.http.errors import HandshakeError
 from naja_atra.http.headers import HeaderMap
 from naja_atra.websocket.handshake import (
     GUID,
-    HandshakeError,
     accept_key,
     check_handshake,
     is_websocket_upgrade,
