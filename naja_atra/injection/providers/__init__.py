@@ -1,0 +1,85 @@
+"""User-defined providers: ``Depends(provider, scope=...)`` and the compilation of
+provider graphs into resolvers.
+
+A controller (or a WebSocket handshake callable, or another provider) asks for a value
+made by a function of yours::
+
+    def get_db(dsn: FromHeader[str] = "sqlite://") -> Iterator[Database]:
+        db = Database(dsn)
+        try:
+            yield db            # the value injected
+        finally:
+            db.close()          # runs after the controller returned or raised
+
+    @app.route("/users")
+    def users(db: Database = Depends(get_db)) -> list[str]:
+        return db.names()
+
+One module per concept, each explaining its part:
+
+- :mod:`.depends`: the public marker ``Depends`` (a :class:`Dependency`) and
+  :func:`dependency_of`, which finds it on a parameter;
+- :mod:`.kinds`: what a provider is (function, async function, generator, async
+  generator, class), its parameters, and the call that makes its value;
+- :mod:`.scopes`: the scopes (``"request"``, ``"app"``, ``"transient"``) and the resolver
+  that keeps a value in its scope;
+- :mod:`.app_scope`: the app-scoped values of an application, made once and torn down when
+  it stops;
+- :mod:`.cleanups`: generator providers' code after ``yield``, run after the controller;
+- :mod:`.graph`: :func:`compile_dependency`, which compiles the providers a route depends
+  on (overrides, cycles, their parameters resolved through the application's hooks) when
+  the application is built.
+
+The built-in plugin ``naja_atra.plugins.providers`` uses :func:`dependency_of`,
+:func:`compile_dependency` and :func:`app_scope_of`. Underscored names are private to this
+package; the ones below stay importable from here because they were before the split.
+"""
+from .app_scope import AppScope, app_scope_of
+from .depends import Dependency, Depends, dependency_of
+from .graph import compile_dependency
+from .kinds import provider_kind
+from .scopes import SCOPES, Scope
+
+__all__ = [
+    "Depends",
+    "Dependency",
+    "Scope",
+    "SCOPES",
+    "AppScope",
+    "dependency_of",
+    "compile_dependency",
+    "app_scope_of",
+    "provider_kind",
+]
+
+# The other names of the former single module ``providers.py``, still importable from here.
+from .app_scope import _MISSING as _MISSING
+from .app_scope import APP_SCOPE_ATTR as APP_SCOPE_ATTR
+from .app_scope import _log as _log
+from .app_scope import _run_coroutine as _run_coroutine
+from .cleanups import EXITS_KEY as EXITS_KEY
+from .cleanups import _Exit as _Exit
+from .cleanups import _keep_for_request as _keep_for_request
+from .cleanups import _RequestExits as _RequestExits
+from .depends import T as T
+from .graph import GRAPH_KEY as GRAPH_KEY
+from .graph import _Compiler as _Compiler
+from .graph import _constant as _constant
+from .graph import _Graph as _Graph
+from .graph import _mark as _mark
+from .graph import _Node as _Node
+from .graph import _provider_route as _provider_route
+from .kinds import ASYNC_GENERATOR as ASYNC_GENERATOR
+from .kinds import COROUTINE as COROUTINE
+from .kinds import FUNCTION as FUNCTION
+from .kinds import GENERATOR as GENERATOR
+from .kinds import _call_target as _call_target
+from .kinds import _first_untracked as _first_untracked
+from .kinds import _make_create as _make_create
+from .kinds import _name as _name
+from .kinds import _provider_params as _provider_params
+from .scopes import _FAILED as _FAILED
+from .scopes import _app_cached as _app_cached
+from .scopes import _cached as _cached
+from .scopes import _Failed as _Failed
+from .scopes import _request_cached as _request_cached
