@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--routes", action="store_true", help="print the route table and exit")
     parser.add_argument("--plugins", action="store_true",
                         help="list the loaded plugins, their distribution, version and hooks, and exit")
-    default_app._hooks.add_cli_options(parser)
+    default_app.hooks.add_cli_options(parser)
     return parser
 
 

@@ -64,22 +64,19 @@ from __future__ import annotations
 import atexit
 import contextlib
 import re
-import sys
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from urllib.parse import quote
 
 from ..app.routes import WEBSOCKET_METHOD
-from ..http.body import ChunkedDecoder
 from ..http.errors import HttpError, ProtocolError, StreamAborted
 from ..http.finalize import finalize
-from ..http.headers import HeaderMap
 from ..http.limits import Limits
 from ..http.outgoing import Outgoing
-from ..http.parser import RequestHead, normalize_path
+from ..http.parser import build_head, normalize_path
 from ..http.request import Request
 from ..http.response import Response
-from ..http.wire import error_bytes
+from ..http.status import reason_phrase
 from ..utils.logger import get_logger
 
 if TYPE_CHECKING:
@@ -88,7 +85,7 @@ if TYPE_CHECKING:
     from ..app.application import Application
     from ..app.pipeline import Dispatcher
 
-__all__ = ["WsgiAdapter", "StreamAborted", "HOP_BY_HOP", "build_request", "split_head", "wsgi_headers"]
+__all__ = ["WsgiAdapter", "StreamAborted", "HOP_BY_HOP", "build_request", "wsgi_headers"]
 
 _log = get_logger("naja_atra.wsgi")
 
@@ -106,30 +103,13 @@ WEBSOCKET_REFUSED = (
     "the application. Serve this application with naja_atra's own servers (server.start() / "
     "app.start()) or with an ASGI server for its WebSocket endpoints.\n"
 )
-_UNLIMITED = Limits(max_body_size=sys.maxsize)
 # CGI names that are request headers without the HTTP_ prefix.
 _CGI_HEADERS = (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length"))
 _SKIPPED_HTTP = frozenset(("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"))
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-# -- the response head ----------------------------------------------------------------------
-def split_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """The WSGI status (``"200 OK"``) and header pairs of a head made by ``wire.response_head``.
-
-    That head is built from validated names and values (no CR, LF or NUL), one
-    ``name: value`` line each, so splitting it back is exact.
-    """
-    lines = head.decode("latin-1").split("\r\n")
-    _, _, status = lines[0].partition(" ")
-    headers = []
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers.append((name, value[1:]))
-    return status, headers
-
-
+# -- the response ------------------------------------------------------------------------------
 def wsgi_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """``headers`` without the hop-by-hop ones, those a ``Connection`` header names included
     (RFC 9110 7.6.1)."""
@@ -141,43 +121,39 @@ def wsgi_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, value) for name, value in pairs if name.lower() not in dropped]
 
 
+def _status(status: int, reason: str) -> str:
+    return f"{status} {reason}"
+
+
 class _Channel:
     """The channel of a live response: a streamed head goes to ``start_response``, the body
-    pieces to the ``write()`` callable it returns, each sent before ``write`` returns.
+    pieces to the ``write()`` callable it returns, each sent before ``write`` returns (the
+    WSGI server frames the body). Callable from any thread while the request is handled."""
 
-    The first write is the head (``wire.response_head`` bytes), every later one body bytes.
-    ``raw_body = True`` asks the response not to frame the body: the WSGI server does. A
-    response that does not read that flag chunk-encodes on HTTP/1.1 (its head then says
-    ``Transfer-Encoding: chunked``); the chunks are decoded here before ``write()``.
-    """
-
-    raw_body = True
-    __slots__ = ("_start_response", "_write", "_decoder")
+    __slots__ = ("_start_response", "_write")
 
     def __init__(self, start_response: StartResponse) -> None:
         self._start_response = start_response
         self._write: Optional[Callable[[bytes], object]] = None
-        self._decoder: Optional[ChunkedDecoder] = None
 
     @property
     def started(self) -> bool:
         """True once the streamed head went to ``start_response``."""
         return self._write is not None
 
+    def start(self, request: Request, status: int, headers: list[tuple[str, str]]) -> None:
+        """Hand the head to the server."""
+        self._write = self._start_response(_status(status, reason_phrase(status)), wsgi_headers(headers))
+
     def write(self, data: bytes) -> None:
-        """The head, then body bytes, each sent now (through the server's ``write()``);
-        callable from any thread while the request is being handled."""
+        """Send one body piece through the server's ``write()``."""
         write = self._write
-        if write is None:
-            status, headers = split_head(data)
-            if any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
-                self._decoder = ChunkedDecoder(_UNLIMITED)
-            self._write = self._start_response(status, wsgi_headers(headers))
-            return
-        if self._decoder is not None:
-            data, _ = self._decoder.feed(data)
+        assert write is not None, "start() comes first"
         if data:
             write(data)
+
+    def end(self) -> None:
+        """The body ends when the application returns: nothing to send."""
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -227,25 +203,19 @@ def _raw_path(environ: WSGIEnvironment) -> str:
     return quote(raw, safe="/!$&'()*+,;=:@-._~") or "/"
 
 
-def _headers(environ: WSGIEnvironment, limits: Limits) -> HeaderMap:
-    """The request headers: ``HTTP_*`` variables plus ``CONTENT_TYPE``/``CONTENT_LENGTH``.
-
-    The servers' header limits apply here too (431), whatever the WSGI server allows.
-    """
-    headers = HeaderMap()
-    count = size = 0
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and key not in _SKIPPED_HTTP and isinstance(value, str):
-            count += 1
-            size += len(key) + len(value)
-            if count > limits.max_headers or size > limits.max_header_size:
-                raise ProtocolError(431, "Request Header Fields Too Large", "Too many or too large headers")
-            headers.add(key[5:].replace("_", "-").title(), value)
+def _fields(environ: WSGIEnvironment) -> list[tuple[str, str]]:
+    """The request headers: ``HTTP_*`` variables plus ``CONTENT_TYPE``/``CONTENT_LENGTH``,
+    and a Host made of ``SERVER_NAME``/``SERVER_PORT`` when the client sent none."""
+    fields = [(key[5:].replace("_", "-").title(), value) for key, value in environ.items()
+              if key.startswith("HTTP_") and key not in _SKIPPED_HTTP and isinstance(value, str)]
     for key, name in _CGI_HEADERS:
         value = environ.get(key)
         if value:
-            headers[name] = value
-    return headers
+            fields.append((name, value))
+    if "HTTP_HOST" not in environ:
+        name, port = environ.get("SERVER_NAME") or "localhost", environ.get("SERVER_PORT") or ""
+        fields.append(("Host", f"{name}:{port}" if port else name))
+    return fields
 
 
 def _tokens(value: Optional[str]) -> list[str]:
@@ -287,20 +257,14 @@ def _read_to_end(stream: Any, limit: int) -> bytes:
             raise ProtocolError(413, "Content Too Large", "Request body too large")
 
 
-def _body(environ: WSGIEnvironment, limits: Limits) -> bytes:
-    """The request body, within ``limits.max_body_size`` (decided before reading when the
-    length is known)."""
+def _body(environ: WSGIEnvironment, content_length: Optional[int], limits: Limits) -> bytes:
+    """The request body, within ``limits.max_body_size`` (a ``Content-Length`` over it was
+    refused when the head was built, before reading)."""
     stream = environ.get("wsgi.input")
-    text = (environ.get("CONTENT_LENGTH") or "").strip()
-    if text:
-        if not (text.isascii() and text.isdigit() and len(text) <= 18):
-            raise ProtocolError(400, "Bad Request", "Invalid Content-Length")
-        length = int(text)
-        if length > limits.max_body_size:
-            raise ProtocolError(413, "Content Too Large", "Request body too large")
-        if not length or stream is None:
+    if content_length is not None:
+        if not content_length or stream is None:
             return b""
-        return _read_exactly(stream, length)
+        return _read_exactly(stream, content_length)
     if stream is not None and environ.get("wsgi.input_terminated"):
         return _read_to_end(stream, limits.max_body_size)
     if "chunked" in _tokens(environ.get("HTTP_TRANSFER_ENCODING")):
@@ -311,24 +275,15 @@ def _body(environ: WSGIEnvironment, limits: Limits) -> bytes:
 
 def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
     """The :class:`Request` the environ describes, its body read (``ProtocolError`` for input
-    the HTTP core would refuse)."""
+    the HTTP core would refuse: the head is decided by the core's ``build_head``)."""
     method = environ.get("REQUEST_METHOD") or "GET"
     path = _path(environ)
     raw_path = _raw_path(environ)
     query = _utf8(environ.get("QUERY_STRING") or "", "query")
     version = "HTTP/1.0" if environ.get("SERVER_PROTOCOL") == "HTTP/1.0" else "HTTP/1.1"
-    headers = _headers(environ, limits)
-    connection = _tokens(headers.get("Connection"))
-    if version == "HTTP/1.1":
-        keep_alive = "close" not in connection
-    else:
-        keep_alive = "keep-alive" in connection and "close" not in connection
-    upgrade_header = headers.get("Upgrade")
-    upgrade = upgrade_header.lower() if upgrade_header and "upgrade" in connection else None
-    body = _body(environ, limits)
     target = raw_path + ("?" + query if query else "")
-    head = RequestHead(method, target, path, raw_path, query, version, headers, keep_alive,
-                       len(body) if body else None, False, False, upgrade)
+    head = build_head(method, target, version, raw_path, query, path, _fields(environ), limits)
+    body = _body(environ, head.content_length, limits)
     request = Request(head, body, client_address=_client(environ), scheme=environ.get("wsgi.url_scheme") or "http")
     request.environment = environ
     return request
@@ -389,15 +344,14 @@ class WsgiAdapter:
             out = self._websocket_refused(dispatcher, request)
         else:
             out = dispatcher.handle_sync(request, response)
-        if response.streaming:
+        if out.streamed:
             # Head and body went out through start_response and write() already.
             if not (channel.started and response.stream_closed):
                 raise StreamAborted(f"the streamed response to {request.method} {request.path} failed")
             return []
         if out.upgrade is not None:  # a 101 that a custom router let through
             out = self._websocket_refused(dispatcher, request)
-        status, headers = split_head(out.head)
-        start_response(status, wsgi_headers(headers))
+        start_response(_status(out.status, out.reason), wsgi_headers(out.headers))
         body = out.body
         return list(body) if isinstance(body, tuple) else body
 
@@ -416,11 +370,9 @@ class WsgiAdapter:
 
 def _plain_error(environ: WSGIEnvironment, start_response: StartResponse, error: ProtocolError) -> Iterable[bytes]:
     """The built-in servers' answer to input they refuse: a short plain-text error."""
-    wire = error_bytes(error.code, error.message)
-    head, _, body = wire.partition(b"\r\n\r\n")
-    status, headers = split_head(head)
-    start_response(status, wsgi_headers(headers))
-    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+    out = Outgoing.error(error.code, error.message)
+    start_response(_status(out.status, out.reason), wsgi_headers(out.headers))
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else out.body
 
 
 def _is_websocket(dispatcher: Dispatcher, request: Request) -> bool:

@@ -9,8 +9,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
 
-import pluggy
-
 from ..hooks.calls import Hooks
 from ..hooks.entrypoints import EntryPointPlugin, selected_plugins
 from ..hooks.manager import AppPluginManager
@@ -99,10 +97,11 @@ class Application:
         self._dispatcher: Optional[Dispatcher] = None
         self.shutdown_timeout = shutdown_timeout
         self._generation = 0
-        self.plugin_manager: pluggy.PluginManager = AppPluginManager(self._changed)
+        self.plugin_manager = AppPluginManager(self._changed)
         for name, plugin in BUILTIN_PLUGINS:
             self.plugin_manager.register(plugin, name=name)
-        self._hooks = Hooks(self.plugin_manager)
+        #: The hooks of ``plugin_manager`` with their declared types (``app.hooks.make_resolver(...)``).
+        self.hooks = Hooks(self.plugin_manager)
         self.load_entry_points = load_entry_points
         self.entry_point_plugins: list[EntryPointPlugin] = []
         #: Parsed command-line arguments when started by ``python -m naja_atra``.
@@ -342,13 +341,14 @@ class Application:
         with self._lock:
             if self._dispatcher is not None:
                 return self._dispatcher
-            hooks = self._hooks
+            hooks = self.hooks
             generation = self._generation
             if not self._configured:
                 self._configured = True
                 self._register_entry_points()
                 hooks.configure(self)
                 generation = self._generation
+            self.plugin_manager.check_hooks()
             routes = self._registry.routes()
             for route in routes:
                 try:
@@ -478,7 +478,7 @@ class Application:
         self.build()
         config = ServerConfig(host=host, port=port, ssl_context=ssl_context, limits=self.limits,
                               prefer_coroutine=prefer_coroutine, shutdown_timeout=self.shutdown_timeout)
-        server = self._hooks.make_server(self, config)
+        server = self.hooks.make_server(self, config)
         if server is None:
             raise ConfigurationError("No plugin provided a server")
         server.bind()
@@ -489,7 +489,7 @@ class Application:
     def lifespan(self) -> Iterator[None]:
         """Enter every plugin's lifespan context; exit them in reverse order."""
         with contextlib.ExitStack() as stack:
-            for cm in self._hooks.lifespan(self):
+            for cm in self.hooks.lifespan(self):
                 stack.enter_context(cm)
             yield
         if self._executor is not None:

@@ -1,6 +1,15 @@
 """The request path: route match, filters, controller, rendering, errors, sessions.
 
 Everything here was decided at build time; per request it only calls plain closures.
+
+Failure policy, the same on every driver (threading, asyncio, ASGI, WSGI, test client):
+whatever a controller, filter, resolver, provider, converter or error page raises --
+``Exception``, ``SystemExit``, ``KeyboardInterrupt`` or any other ``BaseException`` -- ends
+that request with its error response (500 unless it is an ``HttpError``), logged with its
+traceback, and the server goes on serving. One request cannot stop a server: stopping is
+``app.stop()`` or a signal (``start()`` handles SIGTERM and SIGINT itself). The one
+exception that propagates is ``asyncio.CancelledError`` on the asyncio paths: it is how the
+server aborts a request whose connection it is closing, and no response is possible then.
 """
 from __future__ import annotations
 
@@ -13,10 +22,12 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
 from ..http.compression import GzipStream
 from ..http.errors import HttpError, MethodNotAllowed
+from ..http.file_response import open_static
 from ..http.finalize import GzipPolicy, finalize
 from ..http.outgoing import Outgoing
 from ..http.request import Request, SessionAccess
 from ..http.response import Response
+from ..http.results import StaticFile
 from ..sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
 from ..utils.logger import get_logger
 from .context import FilterContext, RequestContext
@@ -113,8 +124,8 @@ class Dispatcher:
 
     # -- the request path ----------------------------------------------------------------
     def _prepare(self, request: Request, response: Response) -> tuple[RequestContext, RouteEntry]:
-        request._session_access = self.sessions
-        response._hooks = self
+        request.set_session_access(self.sessions)
+        response.set_stream_hooks(self)
         match = self._match(request)
         request.path_values = match.path_values
         request.reg_groups = match.reg_groups
@@ -214,7 +225,7 @@ class Dispatcher:
                 self._run_sync(ctx, entry)
             if response.error is not None:
                 raise response.error
-        except BaseException as exc:  # noqa: B036 - every failure becomes a response
+        except BaseException as exc:  # noqa: B036 - every failure becomes a response (module notes)
             return self._fail(request, response, ctx, exc)
         return self._finish(request, response)
 
@@ -232,15 +243,15 @@ class Dispatcher:
                 self._run_sync(ctx, entry)
             if response.error is not None:
                 raise response.error
-        except BaseException as exc:  # noqa: B036 - every failure becomes a response
-            if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
-                raise
+        except asyncio.CancelledError:
+            raise  # the server is aborting this request (module notes)
+        except BaseException as exc:  # noqa: B036 - every other failure becomes a response
             return self._fail(request, response, ctx, exc)
         return self._finish(request, response)
 
     # -- endings ---------------------------------------------------------------------------
     def _session_cookie(self, request: Request, response: Response) -> None:
-        session = request._session
+        session = request.loaded_session
         secure = request.scheme == "https"
         if session is not None and session.is_valid:
             response.add_header("Set-Cookie", session_cookie(SESSION_COOKIE_NAME, session, secure))
@@ -248,12 +259,10 @@ class Dispatcher:
             response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))
 
     def _finish(self, request: Request, response: Response) -> Outgoing:
-        close = not request.keep_alive
-        if not response.streaming:
-            if request._session is not None:
-                self._session_cookie(request, response)
+        if not response.streaming and request.loaded_session is not None:
+            self._session_cookie(request, response)
         try:
-            return finalize(request, response, self.gzip, close)
+            return _finalize(request, response, self.gzip, not request.keep_alive)
         except Exception as exc:  # a missing StaticFile (404), a bad cookie or body (500)
             return self._fail(request, Response(), None, exc)
 
@@ -263,7 +272,7 @@ class Dispatcher:
             # The head is already out: the only honest signal left is to cut the connection.
             _log.error("Error after a streamed response began for %s %s", request.method, request.path,
                        exc_info=exc)
-            return Outgoing(b"", (), True)
+            return Outgoing.already_sent(close=True)
         if isinstance(exc, HttpError):
             error = exc
         else:
@@ -271,14 +280,14 @@ class Dispatcher:
             error = HttpError(500, "Internal Server Error")
             error.__cause__ = exc
         fresh = Response(error.code)
-        fresh.bind(request, _NoChannel())
+        fresh.bind(request, _NO_CHANNEL)
         if ctx is None:
             ctx = RequestContext(self.app, request, fresh)
         else:
             ctx.response = fresh
         try:
-            rendered = self.app._hooks.handle_error(ctx, error)
-        except Exception as render_exc:  # an error page that fails must not take the server down
+            rendered = self.app.hooks.handle_error(ctx, error)
+        except BaseException as render_exc:  # noqa: B036 - a failing error page must not stop the server
             _log.error("Error page for %d failed", error.code, exc_info=render_exc)
             rendered = None
         if rendered is None:
@@ -288,13 +297,20 @@ class Dispatcher:
         for name, value in response.headers.items():  # what a filter set before send_error
             if name.lower() not in _BODY_HEADERS and name not in rendered.headers:
                 rendered.headers[name] = value
-        rendered.bind(request, _NoChannel())
+        rendered.bind(request, _NO_CHANNEL)
         try:
-            return finalize(request, rendered, self.gzip, not request.keep_alive)
+            return _finalize(request, rendered, self.gzip, not request.keep_alive)
         except (HttpError, TypeError) as final_exc:
             _log.error("Cannot render the error response", exc_info=final_exc)
             plain = Response(500, body="500 Internal Server Error")
             return finalize(request, plain, self.gzip, True)
+
+
+def _finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
+    """``finalize``, after opening the file of a ``StaticFile`` body (the one I/O step)."""
+    if isinstance(response.body, StaticFile):
+        open_static(request, response)
+    return finalize(request, response, gzip, close)
 
 
 class _LoopHolder:
@@ -308,5 +324,14 @@ class _LoopHolder:
 class _NoChannel:
     """The channel of an error response: streaming is not possible there."""
 
+    def start(self, request: Request, status: int, headers: list[tuple[str, str]]) -> None:
+        raise RuntimeError("an error response cannot stream")
+
     def write(self, data: bytes) -> None:
         raise RuntimeError("an error response cannot stream")
+
+    def end(self) -> None:
+        raise RuntimeError("an error response cannot stream")
+
+
+_NO_CHANNEL = _NoChannel()

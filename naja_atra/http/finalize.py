@@ -1,18 +1,17 @@
-"""Turning a filled ``Response`` into the bytes to send (no I/O)."""
+"""Turning a filled ``Response`` into the ``Outgoing`` message every driver sends (no I/O).
+
+A ``StaticFile`` body must have been opened first (:func:`~naja_atra.http.file_response.open_static`).
+"""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Iterable, Optional
 
 from .compression import accepts_gzip, gzip_bytes
-from .errors import HttpError
+from .file_response import FileBody
 from .outgoing import Outgoing
 from .request import Request
-from .response import Response, head_lines
-from .results import StaticFile
-from .static_files import file_headers, iter_file, not_modified
-from .wire import response_head
+from .response import Response, header_lines
 
 #: Statuses that never carry a body (RFC 9110 6.4.1).
 _NO_BODY = frozenset((204, 304))
@@ -49,55 +48,29 @@ def body_bytes(body: Any) -> tuple[bytes, Optional[str]]:
     raise TypeError(f"cannot send a body of type {type(body).__name__}")
 
 
-def _connection_header(request: Request, response: Response, close: bool) -> None:
-    if close:
-        response.headers["Connection"] = "close"
-    elif request.version == "HTTP/1.0":
-        response.headers["Connection"] = "keep-alive"
-
-
-def _head(request: Request, response: Response) -> bytes:
-    return response_head(request.version, response.status_code, head_lines(response.headers, response.cookies))
-
-
-def _static_file(request: Request, response: Response, static: StaticFile, close: bool) -> Outgoing:
-    try:
-        stat = os.stat(static.file_path)
-    except OSError:
-        raise HttpError(404, "Not Found") from None
-    headers = file_headers(static.file_path, stat, static.content_type)
-    for name, value in headers:
-        if name not in response.headers:
-            response.headers[name] = value
-    etag = response.headers.get("ETag")
-    if response.status_code == 200 and isinstance(etag, str) and not_modified(request.headers, etag, stat.st_mtime):
-        response.status_code = 304
-        response.headers.pop("Content-Length", None)
-        response.headers.pop("Content-Type", None)
-        _connection_header(request, response, close)
-        return Outgoing(_head(request, response), (), close)
-    response.headers["Content-Length"] = str(stat.st_size)
-    _connection_header(request, response, close)
-    if request.method == "HEAD":
-        return Outgoing(_head(request, response), (), close)
-    return Outgoing(_head(request, response), iter_file(static.file_path, length=stat.st_size), close)
+def _file(request: Request, response: Response, body: FileBody, close: bool) -> Outgoing:
+    response.headers["Content-Length"] = str(body.size)
+    pieces: Iterable[bytes] = body.chunks if body.chunks is not None else ()
+    return Outgoing(response.status_code, header_lines(response.headers, response.cookies), pieces,
+                    close=close, version=request.version)
 
 
 def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
-    """The head and body to send for ``response`` (``close``: the connection ends after it).
+    """The message to send for ``response`` (``close``: the connection ends after it).
 
-    A streamed response has already sent its head: only an unsent last chunk remains.
-    Raises ``HttpError(404)`` for a ``StaticFile`` that does not exist and ``TypeError``
-    for a body that cannot be sent.
+    The body becomes bytes (str as UTF-8 HTML, dict/list as JSON) with the Content-Type it
+    implies unless one is set, is gzipped when the policy and the client agree, and gets its
+    Content-Length; a HEAD response keeps the headers and drops the body. A streamed
+    response has already sent itself: only its unsent end remains. ``TypeError`` for a body
+    that cannot be sent.
     """
     if response.streaming:
         if not response.stream_closed:
-            response.close()  # sends the last chunk itself, through the channel
-        chunked = response.headers.get("Transfer-Encoding") == "chunked"
-        return Outgoing(b"", (), close or not chunked)
+            response.close()  # ends the body itself, through the channel
+        return Outgoing.already_sent(close)
     body = response.body
-    if isinstance(body, StaticFile):
-        return _static_file(request, response, body, close)
+    if isinstance(body, FileBody):
+        return _file(request, response, body, close)
     data, implied_type = body_bytes(body)
     headers = response.headers
     status = response.status_code
@@ -113,11 +86,8 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
             headers["Content-Encoding"] = "gzip"
             headers.add("Vary", "Accept-Encoding")
         headers["Content-Length"] = str(len(data))
-    _connection_header(request, response, close)
-    head = _head(request, response)
+    lines = header_lines(headers, response.cookies)
     if response.upgrade is not None and status == 101:
-        return Outgoing(head, (), False, response.upgrade)
-    if request.method == "HEAD" or not data:
-        return Outgoing(head, (), close)
-    return Outgoing(head, (data,), close)
-
+        return Outgoing(status, lines, close=False, version=request.version, upgrade=response.upgrade)
+    pieces = [data] if data and request.method != "HEAD" else []
+    return Outgoing(status, lines, pieces, close=close, version=request.version)

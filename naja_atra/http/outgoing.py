@@ -1,23 +1,90 @@
-"""What a driver writes after the application has handled a request."""
+"""The response as every driver receives it: a structured message, not bytes."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
+
+from .status import reason_phrase
+from .wire import error_parts
+
+#: An in-memory body up to this size goes out joined with its head, in one write.
+JOIN_LIMIT = 256 * 1024
 
 
 class Outgoing:
-    """The bytes still to send for one response.
+    """What the application answered, ready for a driver to send.
 
-    ``head`` is the status line and headers (empty when a streamed response already sent
-    them), ``body`` the body pieces in order (a list, or a generator over a file that the
-    driver must exhaust or close), ``close`` whether the connection ends after it.
-    ``upgrade``, after a ``101``, takes the connection over (see ``naja_atra.websocket``).
+    - ``status``, ``headers`` (every header line, ``Set-Cookie`` included, validated; the
+      ``Date``, ``Connection`` and framing headers a socket adds are not here, see
+      :mod:`naja_atra.http.wire`), ``version`` (of the request: ``HTTP/1.1`` or ``HTTP/1.0``).
+    - ``body``: the pieces in order, a list in memory or an open file's chunks (an iterator
+      with ``close()``); :meth:`close_body` must run once the body is sent or abandoned.
+      ``Content-Length`` is among the headers.
+    - ``close``: the connection ends after this response.
+    - ``upgrade``: after a ``101``, what takes the connection over (a WebSocket runner).
+    - ``streamed``: the head and body already went out through the response's channel
+      (``response.write_bytes``): nothing is left to send.
+
+    The socket drivers serialise it (:func:`~naja_atra.http.wire.encode_head`); the ASGI
+    and WSGI adapters and the test client read the fields directly.
     """
 
-    __slots__ = ("head", "body", "close", "upgrade")
+    __slots__ = ("status", "headers", "body", "close", "version", "upgrade", "streamed")
 
-    def __init__(self, head: bytes, body: Iterable[bytes] = (), close: bool = False,
-                 upgrade: Optional[Any] = None) -> None:
-        self.head = head
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]] = (), body: Iterable[bytes] = (), *,
+                 close: bool = False, version: str = "HTTP/1.1", upgrade: Optional[Any] = None,
+                 streamed: bool = False) -> None:
+        self.status = status
+        self.headers = headers
         self.body = body
         self.close = close
+        self.version = version
         self.upgrade = upgrade
+        self.streamed = streamed
+
+    @classmethod
+    def already_sent(cls, close: bool) -> Outgoing:
+        """A response that streamed itself out through its channel."""
+        return cls(0, close=close, streamed=True)
+
+    @classmethod
+    def error(cls, status: int, message: str = "", version: str = "HTTP/1.1") -> Outgoing:
+        """The minimal plain-text error response for input refused before it reached the
+        application (see :func:`~naja_atra.http.wire.error_parts`); it closes the connection."""
+        headers, body = error_parts(status, message)
+        return cls(status, headers, [body], close=True, version=version)
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of ``status``."""
+        return reason_phrase(self.status)
+
+    def in_memory(self, limit: int = JOIN_LIMIT) -> Optional[bytes]:
+        """The whole body as one ``bytes`` when it is in memory and at most ``limit`` long
+        (so it can go out with the head in one write); None for a file or a larger body."""
+        body = self.body
+        if not isinstance(body, (list, tuple)):
+            return None
+        if not body:
+            return b""
+        if len(body) == 1:
+            data: bytes = body[0]
+            return data if len(data) <= limit else None
+        return b"".join(body) if sum(map(len, body)) <= limit else None
+
+    def read_body(self) -> bytes:
+        """Every piece of the body, joined; the body is closed afterwards."""
+        try:
+            return b"".join(self.body)
+        finally:
+            self.close_body()
+
+    def close_body(self) -> None:
+        """Close a file body (idempotent; nothing to do for a body in memory)."""
+        close = getattr(self.body, "close", None)
+        if close is not None:
+            close()
+
+    def __repr__(self) -> str:
+        if self.streamed:
+            return f"<Outgoing streamed close={self.close}>"
+        return f"<Outgoing {self.status} close={self.close}{' upgrade' if self.upgrade else ''}>"

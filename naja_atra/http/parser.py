@@ -1,4 +1,13 @@
-"""Parsing an HTTP/1.1 request head from bytes (sans-I/O: no sockets, no event loop).
+"""Request heads: parsed from HTTP/1.1 bytes, or built from what a server already parsed
+(sans-I/O: no sockets, no event loop).
+
+:func:`build_head` is the one place where a request head is decided, whatever it came
+from: header names and values are validated, the limits on their number and size are
+applied, and Host, the body framing (Content-Length / Transfer-Encoding), keep-alive,
+the upgrade and ``Expect: 100-continue`` are worked out. :func:`parse_head` (the built-in
+servers and the test client) splits bytes into a request line and fields and calls it; the
+ASGI and WSGI adapters call it with the fields their server hands over, after
+:func:`parse_target` has decoded the target by the same rules.
 
 :func:`parse_head` runs once per request, so the common case (a small head with CRLF line
 endings, an origin-form target and well-known header names) is kept on a fast path built
@@ -8,13 +17,14 @@ explain a rejection or for rare inputs.
 from __future__ import annotations
 
 import re
-from typing import Optional, Union
+from typing import Iterable, Iterator, Optional, Union
 
 from .errors import ProtocolError
 from .headers import HeaderMap
 from .limits import Limits
 
-__all__ = ["RequestHead", "parse_head", "parse_header_field", "is_token"]
+__all__ = ["RequestHead", "build_head", "parse_head", "parse_target", "parse_header_field", "is_token",
+           "normalize_path"]
 
 # RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
 #                         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
@@ -157,8 +167,57 @@ def parse_head(buf: Union[bytes, bytearray], limits: Limits) -> Optional[tuple[R
     if len(lines) > limits.max_headers + 1:
         raise ProtocolError(431, "Request Header Fields Too Large", "Too many header fields")
     method, target, version, raw_path, query, path, authority = _parse_request_line(lines[0])
+    head = build_head(method, target, version, raw_path, query, path, _line_fields(lines), limits, authority)
+    return head, consumed
+
+
+def build_head(
+    method: str,
+    target: str,
+    version: str,
+    raw_path: str,
+    query: str,
+    path: str,
+    fields: Iterable[tuple[str, str]],
+    limits: Limits,
+    authority: Optional[str] = None,
+) -> RequestHead:
+    """Decide a request head from its parts; raise :class:`ProtocolError` to refuse it.
+
+    ``path`` is the decoded, normalised routing path (see :func:`parse_target`); ``fields``
+    the header (name, value) pairs in order, as received. Names must be tokens and values
+    free of control characters; ``limits.max_headers`` and ``limits.max_header_size`` apply
+    (431). HTTP/1.1 needs exactly one Host; ``authority`` (an absolute-form target's) replaces
+    it. Content-Length and Transfer-Encoding are checked together (a request carrying both
+    is refused, a Content-Length over ``limits.max_body_size`` is a 413), and keep-alive,
+    the upgrade token and ``Expect: 100-continue`` are derived from the headers.
+    """
+    if method not in _KNOWN_TOKENS and not is_token(method):
+        raise ProtocolError(400, "Bad Request", "Invalid method")
     headers = HeaderMap()
-    framing = _parse_fields(lines, headers)
+    framing: dict[str, list[str]] = {}
+    add = headers.add
+    known = _KNOWN_TOKENS
+    special = _FRAMING_HEADERS
+    ctl = _VALUE_CTL_RE
+    count = 0
+    size = len(method) + len(target) + len(version) + 4
+    for name, value in fields:
+        if name not in known and not is_token(name):
+            raise ProtocolError(400, "Bad Request", f"Invalid header name {name!r}")
+        value = value.strip(" \t")
+        if not value.isprintable() and ctl.search(value) is not None:
+            raise ProtocolError(400, "Bad Request", f"Control character in header {name!r}")
+        count += 1
+        size += len(name) + len(value) + 4
+        key = name.lower()
+        if key in special:
+            framing.setdefault(key, []).append(value)
+        add(name, value)
+    if count > limits.max_headers:
+        raise ProtocolError(431, "Request Header Fields Too Large", "Too many header fields")
+    if size > limits.max_header_size:
+        raise ProtocolError(431, "Request Header Fields Too Large", "Request head too large")
     http11 = version == "HTTP/1.1"
     _check_host(framing, http11)
     if authority is not None:
@@ -170,38 +229,21 @@ def parse_head(buf: Union[bytes, bytearray], limits: Limits) -> Optional[tuple[R
     expect = framing.get("expect")
     # RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request must be ignored.
     expect_continue = http11 and expect is not None and expect[-1].strip(" \t").lower() == "100-continue"
-    head = RequestHead(
+    return RequestHead(
         method, target, path, raw_path, query, version, headers,
         keep_alive, content_length, chunked, expect_continue, upgrade,
     )
-    return head, consumed
 
 
-def _parse_fields(lines: list[str], headers: HeaderMap) -> dict[str, list[str]]:
-    """Add the header lines (``lines[1:]``) to ``headers``.
-
-    Returns the values of the headers that decide framing and connection handling, keyed by
-    lower-case name, so that they need not be looked up one by one afterwards.
-    """
-    framing: dict[str, list[str]] = {}
-    add = headers.add
-    known = _KNOWN_TOKENS
-    special = _FRAMING_HEADERS
-    ctl = _VALUE_CTL_RE
+def _line_fields(lines: list[str]) -> Iterator[tuple[str, str]]:
+    """The (name, value) pairs of the header lines (``lines[1:]``), refusing lines that are
+    not ``name: value`` (obs-fold included) with the reason."""
     for line in lines[1:]:
-        # Inlined fast path of parse_header_field(); it is called to explain a rejection.
         name, colon, value = line.partition(":")
-        if not colon or (name not in known and not is_token(name)):
-            parse_header_field(line)
+        if not colon or line[:1] in (" ", "\t"):
+            parse_header_field(line)  # raises with the precise reason
             raise ProtocolError(400, "Bad Request", "Malformed header line")  # pragma: no cover
-        value = value.strip(" \t")
-        if not value.isprintable() and ctl.search(value) is not None:
-            raise ProtocolError(400, "Bad Request", f"Control character in header {name!r}")
-        key = name.lower()
-        if key in special:
-            framing.setdefault(key, []).append(value)
-        add(name, value)
-    return framing
+        yield name, value
 
 
 def _skip_empty_lines(buf: Union[bytes, bytearray], limits: Limits) -> int:
@@ -274,6 +316,17 @@ def _parse_request_line(line: str) -> _RequestLine:
         raise ProtocolError(400, "Bad Request", "Invalid method")
     if version != "HTTP/1.1" and version != "HTTP/1.0":
         version = _parse_version(version)
+    target, raw_path, query, path, authority = parse_target(method, target)
+    return method, target, version, raw_path, query, path, authority
+
+
+def parse_target(method: str, target: str) -> tuple[str, str, str, str, Optional[str]]:
+    """Split a request-target into (target, raw_path, query_string, path, authority).
+
+    ``path`` is percent-decoded (UTF-8) and normalised (:func:`normalize_path`); ``target``
+    is returned because a raw UTF-8 target is turned into text; ``authority`` is only set for
+    an absolute-form target. ``ProtocolError(400)`` for a target that must be refused.
+    """
     if target[:1] == "/" and target.isascii() and target.isprintable() and "#" not in target:
         # Fast path: the origin-form target of nearly every request.
         raw_path, _, query = target.partition("?")
@@ -282,9 +335,8 @@ def _parse_request_line(line: str) -> _RequestLine:
             path = normalize_path(path)
         if method == "CONNECT":
             raise ProtocolError(400, "Bad Request", "CONNECT needs an authority-form target")
-        return method, target, version, raw_path, query, path, None
-    target, raw_path, query, path, authority = _parse_target(method, target)
-    return method, target, version, raw_path, query, path, authority
+        return target, raw_path, query, path, None
+    return _parse_target(method, target)
 
 
 def _parse_version(proto: str) -> str:

@@ -168,6 +168,16 @@ class Request:
         self._json = value
 
     # -- session ----------------------------------------------------------------------
+    def set_session_access(self, access: Optional[SessionAccess]) -> None:
+        """How this request finds its session (the dispatcher sets it per request)."""
+        self._session_access = access
+
+    @property
+    def loaded_session(self) -> Optional[Session]:
+        """The session ``get_session`` found or created, without looking it up (None when
+        the request never asked for one)."""
+        return self._session
+
     def get_session(self, create: bool = False) -> Optional[Session]:
         """The session of this request; with ``create`` a new one when there is none."""
         if self._session is not None and self._session.is_valid:

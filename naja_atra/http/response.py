@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMappi
 
 from .errors import HeaderInjectionError, HttpError
 from .request import Cookies
-from .wire import LAST_CHUNK, chunk, http_date_now, response_head
 
 if TYPE_CHECKING:
     from .compression import GzipStream
@@ -30,8 +29,8 @@ def check_header(name: str, value: str) -> None:
             raise HeaderInjectionError(name, value, "header values must be ISO-8859-1 text") from None
 
 
-def head_lines(headers: ResponseHeaders, cookies: Cookies) -> list[tuple[str, str]]:
-    """Every header line of a response: its headers, one Set-Cookie per cookie, and Date.
+def header_lines(headers: ResponseHeaders, cookies: Cookies) -> list[tuple[str, str]]:
+    """Every header line of a response: its headers, then one Set-Cookie per cookie.
 
     Cookie attributes can be set on a morsel without any check, so each Set-Cookie line is
     validated here, where it is finally written.
@@ -41,7 +40,6 @@ def head_lines(headers: ResponseHeaders, cookies: Cookies) -> list[tuple[str, st
         line = morsel.OutputString()
         check_header("Set-Cookie", line)
         lines.append(("Set-Cookie", line))
-    lines.append(("Date", http_date_now()))
     return lines
 
 
@@ -114,16 +112,23 @@ class ResponseHeaders(MutableMapping[str, HeaderValue]):
 
 
 class Channel(Protocol):
-    """Where a bound response's streamed bytes go: the driver's connection.
+    """Where a streamed response (``write_bytes``) goes: the driver's connection.
 
-    A channel whose server frames the body itself (the WSGI and ASGI adapters) has a
-    ``raw_body = True`` attribute: a streamed response then writes its head without adding
-    ``Transfer-Encoding`` or ``Connection``, and its body pieces as they are, with no chunk
-    framing and no last chunk; the body ends when the request's handling does.
+    The response calls ``start`` once with its status and header lines, ``write`` per body
+    piece, ``end`` when the body is complete. Framing is the channel's business: a socket
+    driver chunk-encodes on HTTP/1.1 (see :class:`~naja_atra.http.wire.StreamFramer`), an
+    ASGI or WSGI server frames the body itself, the test client records the pieces. Every
+    method may be called from any thread.
     """
 
+    def start(self, request: Request, status: int, headers: list[tuple[str, str]]) -> None:
+        """Send the head now."""
+
     def write(self, data: bytes) -> None:
-        """Send ``data`` now; callable from any thread."""
+        """Send one body piece now."""
+
+    def end(self) -> None:
+        """The body is complete."""
 
 
 class StreamHooks(Protocol):
@@ -162,7 +167,6 @@ class Response:
         self._hooks: Optional[StreamHooks] = None
         self._streaming = False
         self._stream_closed = False
-        self._chunked = False
         self._gzip: Optional[GzipStream] = None
         self._lock: Optional[threading.Lock] = None
 
@@ -170,6 +174,11 @@ class Response:
         """Attach the live response to its request and connection (drivers call this)."""
         self._request = request
         self._channel = channel
+
+    def set_stream_hooks(self, hooks: Optional[StreamHooks]) -> None:
+        """What the application adds when this response starts streaming (the dispatcher
+        sets it: the session cookie, gzip)."""
+        self._hooks = hooks
 
     # -- headers and cookies ----------------------------------------------------------
     @property
@@ -238,20 +247,13 @@ class Response:
         if self._gzip is not None:
             headers["Content-Encoding"] = "gzip"
             headers.add("Vary", "Accept-Encoding")
-        if getattr(channel, "raw_body", False):
-            pass  # the server behind the channel frames the body
-        elif request.version == "HTTP/1.1":
-            self._chunked = True
-            headers["Transfer-Encoding"] = "chunked"
-        else:
-            headers["Connection"] = "close"
-        channel.write(response_head(request.version, self.status_code, head_lines(headers, self._cookies)))
+        channel.start(request, self.status_code, header_lines(headers, self._cookies))
 
     def _send_piece(self, data: bytes) -> None:
         assert self._channel is not None and self._request is not None
         if self._request.method == "HEAD" or not data:
             return
-        self._channel.write(chunk(data) if self._chunked else data)
+        self._channel.write(data)
 
     def write_bytes(self, data: Union[bytes, bytearray]) -> None:
         """Send ``data`` to the client now; the head goes out with the first call."""
@@ -281,9 +283,8 @@ class Response:
             self._stream_closed = True
             if self._gzip is not None:
                 self._send_piece(self._gzip.finish())
-            if self._chunked and self._request is not None and self._request.method != "HEAD":
-                assert self._channel is not None
-                self._channel.write(LAST_CHUNK)
+            assert self._channel is not None
+            self._channel.end()
 
     @property
     def streaming(self) -> bool:

@@ -20,21 +20,17 @@ import time
 import weakref
 from typing import Any, Callable, Coroutine, Optional
 
+from ..http.connection import NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
 from ..http.outgoing import Outgoing
-from ..http.parser import RequestHead
 from ..http.request import Request
 from ..http.response import Response
-from ..http.wire import CONTINUE_100, error_bytes
+from ..http.wire import CONTINUE_100, encode_head, error_bytes
 from .common import (
     ABORT_BUDGET,
-    CONTINUE,
-    HEAD,
-    IDLE,
-    NEED_DATA,
-    REQUEST,
     AppLike,
     BaseServer,
-    RequestReader,
+    RequestCycle,
+    StreamChannel,
     client_address,
     drain_grace,
     internal_error,
@@ -56,8 +52,6 @@ _LINGER = 5  # after an error response: read and discard for a moment, then clos
 
 #: Bytes of pipelined input buffered while a request is handled before reading pauses.
 _PIPELINE_HIGH_WATER = 64 * 1024
-#: A list body up to this size is joined with the head into one write.
-_JOIN_LIMIT = 256 * 1024
 _LINGER_SECONDS = 1.0
 #: While upgraded connections are open the drain looks at them this often (s): they tell
 #: no one when they close.
@@ -76,8 +70,9 @@ def _create_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None
     return loop.create_task(coro)
 
 
-class _LoopChannel:
-    """The response channel of a connection: ``write`` sends now, from any thread."""
+class _LoopWriter:
+    """How a streaming controller writes to a connection: now on the loop's thread, handed
+    to the loop from any other (``call_soon_threadsafe``)."""
 
     __slots__ = ("_proto", "_loop", "_ident")
 
@@ -86,12 +81,9 @@ class _LoopChannel:
         self._loop = loop
         self._ident = ident
 
-    def write(self, data: bytes) -> None:
-        """Write ``data`` to the transport (via ``call_soon_threadsafe`` off the loop thread).
-
-        Raises ``ConnectionResetError`` once the connection is closed, so a streaming
-        controller learns that its client is gone.
-        """
+    def __call__(self, data: bytes) -> None:
+        """Write ``data`` to the transport; ``ConnectionResetError`` once the connection is
+        closed, so a streaming controller learns that its client is gone."""
         proto = self._proto
         if proto.closed:
             raise ConnectionResetError("the connection is closed")
@@ -114,7 +106,8 @@ class _HttpProtocol(asyncio.Protocol):
         self._loop = loop
         self._limits = server.config.limits
         self._reader = RequestReader(self._limits)
-        self._channel = _LoopChannel(self, loop, ident)
+        self._cycle = RequestCycle(self._limits.keep_alive_max_requests)
+        self._channel = StreamChannel(_LoopWriter(self, loop, ident))
         self._transport: Optional[asyncio.Transport] = None
         self._address: Optional[tuple[str, int]] = None
         self.closed = False  # connection_lost has run
@@ -128,7 +121,6 @@ class _HttpProtocol(asyncio.Protocol):
         self._task: Optional[asyncio.Task[None]] = None
         #: The request being handled (while ``busy``): stopping makes it the last one.
         self._request: Optional[Request] = None
-        self._served = 0
         self._phase = _NONE
         self._deadline = 0.0
         self._timer: Optional[asyncio.TimerHandle] = None
@@ -197,33 +189,30 @@ class _HttpProtocol(asyncio.Protocol):
         try:
             while not self._closing:
                 event = reader.next_event()
-                if event == REQUEST:
-                    head, body = reader.take()
-                    self._dispatch(head, body)
+                if isinstance(event, RequestReceived):
+                    self._dispatch(event)
                     if self.busy:
                         return  # the task calls _process again when the response is out
-                elif event == NEED_DATA:
-                    self._wait_for_data(reader.phase)
+                elif event is NEED_DATA:
+                    self._wait_for_data(reader.state)
                     return
-                elif event == CONTINUE:
+                elif isinstance(event, RequestRejected):
+                    self._fail(event.error.code, event.error.message)
+                    return
+                else:  # SEND_CONTINUE
                     self.write_now(CONTINUE_100)
-                else:
-                    error = reader.error
-                    assert error is not None
-                    self._fail(error.code, error.message)
-                    return
         finally:
             self._in_process = False
 
-    def _wait_for_data(self, phase: int) -> None:
+    def _wait_for_data(self, phase: ReaderState) -> None:
         if self._eof:
             self._close()  # nothing more will come
             return
-        if phase == IDLE:
-            if self._served:
+        if phase is ReaderState.IDLE:
+            if self._cycle.served:
                 self._arm(_WAIT_IDLE, self._limits.keep_alive_timeout)
             # else: the first request keeps the head deadline counted from the accept
-        elif phase == HEAD:
+        elif phase is ReaderState.HEAD:
             if self._phase != _WAIT_HEAD:
                 self._arm(_WAIT_HEAD, self._limits.header_timeout)  # from the first byte
         elif self._phase != _WAIT_BODY:
@@ -233,20 +222,11 @@ class _HttpProtocol(asyncio.Protocol):
             assert self._transport is not None
             self._transport.resume_reading()
 
-    def _dispatch(self, head: RequestHead, body: bytes) -> None:
-        """Run the application on a request in a task.
-
-        A request the connection will not outlive (``keep_alive_max_requests`` reached, or
-        the server is stopping) is made the last before the application sees it, so the
-        response says ``Connection: close``.
-        """
+    def _dispatch(self, event: RequestReceived) -> None:
+        """Run the application on a request in a task."""
         self._phase = _NONE
-        request = Request(head, body, client_address=self._address, scheme=self._server.scheme)
-        max_requests = self._limits.keep_alive_max_requests
-        if self._server.stopping or (max_requests and self._served + 1 >= max_requests):
-            make_last(request)
-        response = Response()
-        response.bind(request, self._channel)
+        request, response = self._cycle.begin(event.head, event.body, self._channel, self._address,
+                                              self._server.scheme, self._server.stopping)
         self.busy = True
         self._request = request
         self._task = _create_task(self._loop, self._respond(request, response))
@@ -270,20 +250,13 @@ class _HttpProtocol(asyncio.Protocol):
         self._after_response(request, out)
 
     def _after_response(self, request: Request, out: Outgoing) -> None:
-        self._served += 1
         self.busy = False
         self._request = None
         if self._closing:
             return
         if self._take_over(out):
             return
-        max_requests = self._limits.keep_alive_max_requests
-        if (
-            out.close
-            or not request.keep_alive
-            or (max_requests and self._served >= max_requests)
-            or self._server.stopping
-        ):
+        if not self._cycle.end(request, out, self._channel, self._server.stopping):
             self._close()
         elif not self._in_process:
             # Resumed from the task: serve what was pipelined meanwhile. (When an eager task
@@ -298,8 +271,7 @@ class _HttpProtocol(asyncio.Protocol):
         the request, and returns the ``asyncio.Protocol`` that takes the connection over.
         The connection then no longer counts here: the new protocol owns it.
         """
-        upgrade: Optional[Callable[[asyncio.Transport, bytes], asyncio.BaseProtocol]]
-        upgrade = getattr(out, "upgrade", None)
+        upgrade: Optional[Callable[[asyncio.Transport, bytes], asyncio.BaseProtocol]] = out.upgrade
         if upgrade is None:
             return False
         assert self._transport is not None
@@ -322,18 +294,18 @@ class _HttpProtocol(asyncio.Protocol):
             self._transport.write(data)
 
     async def _write_outgoing(self, out: Outgoing) -> None:
-        body = out.body
-        if isinstance(body, (list, tuple)) and sum(map(len, body)) <= _JOIN_LIMIT:
-            data = out.head + b"".join(body) if body else out.head
-            if data:
-                self.write_now(data)
-            if self._writing_paused:
-                await self._drain()
-            return
+        if out.streamed:
+            return  # it went out through the channel
         try:
-            if out.head:
-                self.write_now(out.head)
-            for piece in body:
+            head = encode_head(out.version, out.status, out.headers, out.close)
+            small = out.in_memory()
+            if small is not None:
+                self.write_now(head + small if small else head)
+                if self._writing_paused:
+                    await self._drain()
+                return
+            self.write_now(head)
+            for piece in out.body:
                 if self.closed:
                     break
                 if piece:
@@ -341,9 +313,7 @@ class _HttpProtocol(asyncio.Protocol):
                 if self._writing_paused:
                     await self._drain()
         finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            out.close_body()
 
     async def _drain(self) -> None:
         """Wait until the transport wants more (or the connection is gone)."""
@@ -444,7 +414,7 @@ class _HttpProtocol(asyncio.Protocol):
             request = self._request
             if request is not None:
                 make_last(request)
-        elif not self._closing and self._reader.phase == IDLE:
+        elif not self._closing and self._reader.state is ReaderState.IDLE:
             self._close()
 
 

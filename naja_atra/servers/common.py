@@ -1,8 +1,10 @@
-"""What both server drivers share: the application protocols, the request reader, listening.
+"""What both server drivers share: the application protocols, the request cycle of a
+connection, the response channel, listening.
 
-The drivers only move bytes; turning them into requests is :class:`RequestReader`'s job
-(itself a thin loop over the sans-I/O parser and body decoders), so the threading and the
-asyncio server frame, limit and answer malformed input identically.
+The drivers only move bytes: turning them into requests is the sans-I/O
+:class:`~naja_atra.http.connection.RequestReader`'s job, and turning responses into bytes
+:mod:`naja_atra.http.wire`'s, so the threading and the asyncio server frame, limit and
+answer malformed input identically.
 """
 from __future__ import annotations
 
@@ -10,24 +12,18 @@ import logging
 import os
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
-from ..http.body import BodyDecoder, body_decoder
-from ..http.errors import ProtocolError
-from ..http.limits import Limits
 from ..http.outgoing import Outgoing
-from ..http.parser import RequestHead, parse_head
-from ..http.wire import error_bytes
+from ..http.parser import RequestHead
+from ..http.request import Request
+from ..http.response import Response
+from ..http.wire import StreamFramer
 from .config import ServerConfig
 
-if TYPE_CHECKING:
-    from ..http.request import Request
-    from ..http.response import Response
-
 __all__ = [
-    "DispatcherLike", "AppLike", "Server", "BaseServer", "RequestReader", "create_listener",
-    "client_address", "logger", "NEED_DATA", "CONTINUE", "REQUEST", "ERROR", "IDLE", "HEAD", "BODY",
-    "ABORT_BUDGET", "drain_grace", "make_last",
+    "DispatcherLike", "AppLike", "Server", "BaseServer", "RequestCycle", "StreamChannel", "create_listener",
+    "client_address", "logger", "ABORT_BUDGET", "drain_grace", "make_last",
 ]
 
 logger = logging.getLogger("naja_atra.server")
@@ -140,112 +136,77 @@ def make_last(request: Request) -> None:
         request.keep_alive = False
 
 
-# -- events of RequestReader.next_event -------------------------------------------------
-NEED_DATA = 0  #: read more bytes, then call next_event again
-CONTINUE = 1  #: send ``100 Continue`` now, the client waits for it before the body
-REQUEST = 2  #: a whole request is ready: :meth:`RequestReader.take`
-ERROR = 3  #: answer :attr:`RequestReader.error` and close
+class RequestCycle:
+    """The request accounting of one connection: how many it served, whether the next one
+    must be its last (``keep_alive_max_requests``, or the server is stopping), whether it
+    may go on after a response."""
 
-# -- phases (what the reader waits for; drivers pick the timeout from it) -------------------
-IDLE = 0  #: nothing of the next request received yet
-HEAD = 1  #: part of a request head received
-BODY = 2  #: the head is complete, the body is not
+    __slots__ = ("served", "max_requests")
+
+    def __init__(self, max_requests: int) -> None:
+        self.served = 0
+        self.max_requests = max_requests
+
+    def begin(self, head: RequestHead, body: bytes, channel: StreamChannel, address: Optional[tuple[str, int]],
+              scheme: str, stopping: bool) -> tuple[Request, Response]:
+        """The request and its live response. A request the connection will not outlive is
+        made the last before the application sees it, so its response says
+        ``Connection: close``."""
+        request = Request(head, body, client_address=address, scheme=scheme)
+        limit = self.max_requests
+        if stopping or (limit and self.served + 1 >= limit):
+            make_last(request)
+        response = Response()
+        response.bind(request, channel)
+        return request, response
+
+    def end(self, request: Request, out: Outgoing, channel: StreamChannel, stopping: bool) -> bool:
+        """Count the request served; True when the connection may serve another one."""
+        self.served += 1
+        limit = self.max_requests
+        close_delimited = channel.finish()
+        return not (out.close or close_delimited or not request.keep_alive
+                    or (limit and self.served >= limit) or stopping)
 
 
-class RequestReader:
-    """Turns the bytes of one connection into complete requests (head and whole body).
+class StreamChannel:
+    """The response channel of a socket connection: a streamed body (``write_bytes``)
+    framed for HTTP/1.x (:class:`~naja_atra.http.wire.StreamFramer`) and handed to the
+    driver's ``send``, which must be callable from any thread. One per connection: its
+    requests stream one at a time."""
 
-    A driver appends what it reads to :attr:`buf` (or calls :meth:`feed`) and calls
-    :meth:`next_event` until it says ``NEED_DATA``. Pipelined requests stay in ``buf``
-    and come out one by one, in order.
-    """
+    __slots__ = ("_send", "_framer")
 
-    __slots__ = ("buf", "error", "_limits", "_head", "_decoder", "_parts", "_size", "_ready")
+    def __init__(self, send: Callable[[bytes], None]) -> None:
+        self._send = send
+        self._framer: Optional[StreamFramer] = None
 
-    def __init__(self, limits: Limits) -> None:
-        self.buf = bytearray()
-        self.error: Optional[ProtocolError] = None
-        self._limits = limits
-        self._head: Optional[RequestHead] = None
-        self._decoder: Optional[BodyDecoder] = None
-        self._parts: list[bytes] = []
-        self._size = 0
-        self._ready: Optional[tuple[RequestHead, bytes]] = None
+    def start(self, request: Request, status: int, headers: list[tuple[str, str]]) -> None:
+        """Send the head of a streamed response."""
+        framer = self._framer = StreamFramer(request.version, request.method == "HEAD", request.keep_alive)
+        self._send(framer.head(status, headers))
 
-    @property
-    def phase(self) -> int:
-        """``IDLE``, ``HEAD`` or ``BODY``: what the reader is waiting for."""
-        if self._head is not None:
-            return BODY
-        return HEAD if self.buf else IDLE
+    def write(self, data: bytes) -> None:
+        """Send one body piece."""
+        framer = self._framer
+        assert framer is not None, "start() comes first"
+        piece = framer.piece(data)
+        if piece:
+            self._send(piece)
 
-    def feed(self, data: bytes) -> None:
-        """Append bytes read from the connection."""
-        self.buf += data
+    def end(self) -> None:
+        """Send what ends the body."""
+        framer = self._framer
+        assert framer is not None, "start() comes first"
+        tail = framer.end()
+        if tail:
+            self._send(tail)
 
-    def take(self) -> tuple[RequestHead, bytes]:
-        """The request announced by ``REQUEST``: its head and whole body."""
-        ready = self._ready
-        assert ready is not None, "take() follows a REQUEST event"
-        self._ready = None
-        return ready
-
-    def next_event(self) -> int:
-        """What the driver should do next; see ``NEED_DATA``, ``CONTINUE``, ``REQUEST``, ``ERROR``."""
-        try:
-            if self._head is None:
-                return self._read_head()
-            return self._read_body()
-        except ProtocolError as exc:
-            self.error = exc
-            return ERROR
-
-    def _read_head(self) -> int:
-        buf = self.buf
-        if not buf:
-            return NEED_DATA
-        parsed = parse_head(buf, self._limits)
-        if parsed is None:
-            return NEED_DATA
-        head, consumed = parsed
-        del buf[:consumed]
-        length = head.content_length
-        if length is not None and length > self._limits.max_body_size:
-            # The parser refuses this already; kept so the promise does not hang on it.
-            raise ProtocolError(413, "Content Too Large", "Request body too large")
-        decoder = body_decoder(head, self._limits)
-        if decoder is None or decoder.done:
-            self._ready = (head, b"")
-            return REQUEST
-        self._head = head
-        self._decoder = decoder
-        if head.expect_continue and not buf:
-            # The client holds the body back until it hears from us; a client that sent it
-            # anyway gets no interim response (it would be noise).
-            return CONTINUE
-        return self._read_body()
-
-    def _read_body(self) -> int:
-        decoder = self._decoder
-        assert decoder is not None and self._head is not None
-        if self.buf:
-            data, leftover = decoder.feed(bytes(self.buf))
-            self.buf = bytearray(leftover)
-            if data:
-                self._size += len(data)
-                if self._size > self._limits.max_body_size:
-                    raise ProtocolError(413, "Content Too Large", "Request body too large")
-                self._parts.append(data)
-        if not decoder.done:
-            return NEED_DATA
-        parts = self._parts
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._ready = (self._head, body)
-        self._head = None
-        self._decoder = None
-        self._parts = []
-        self._size = 0
-        return REQUEST
+    def finish(self) -> bool:
+        """After a response: forget its stream; True when it was close-delimited (the
+        connection must close for its body to end)."""
+        framer, self._framer = self._framer, None
+        return framer is not None and framer.close_delimited
 
 
 def create_listener(host: str, port: int, backlog: int) -> socket.socket:
@@ -285,7 +246,7 @@ def set_nodelay(sock: Optional[socket.socket]) -> None:
 def internal_error(exc: BaseException) -> Outgoing:
     """What a driver sends when the application itself failed (it promises not to)."""
     logger.error("the application failed to handle a request", exc_info=exc)
-    return Outgoing(error_bytes(500, "Internal Server Error"), (), close=True)
+    return Outgoing.error(500, "Internal Server Error")
 
 
 def client_address(peer: Any) -> Optional[tuple[str, int]]:

@@ -15,22 +15,17 @@ import threading
 import time
 from typing import Optional
 
+from ..http.connection import NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
 from ..http.outgoing import Outgoing
-from ..http.parser import RequestHead
 from ..http.request import Request
 from ..http.response import Response
-from ..http.wire import CONTINUE_100, error_bytes
+from ..http.wire import CONTINUE_100, encode_head, error_bytes
 from .common import (
     ABORT_BUDGET,
-    BODY,
-    CONTINUE,
-    ERROR,
-    HEAD,
-    IDLE,
-    NEED_DATA,
     AppLike,
     BaseServer,
-    RequestReader,
+    RequestCycle,
+    StreamChannel,
     client_address,
     drain_grace,
     internal_error,
@@ -43,8 +38,6 @@ from .config import ServerConfig
 __all__ = ["ThreadingServer"]
 
 RECV_SIZE = 64 * 1024
-#: A list body up to this size is joined with the head into one ``sendall``.
-_JOIN_LIMIT = 256 * 1024
 #: After an error response, how long (s) and how much to read and discard before closing,
 #: so the client's unsent body does not turn our close into a reset that eats the response.
 _LINGER_SECONDS = 1.0
@@ -60,9 +53,9 @@ class _ConnectionClosed(ConnectionError):
 class _Connection:
     """One client connection, served on its own thread.
 
-    It is also the :class:`~naja_atra.http.response.Channel` of its responses: ``write``
-    sends right away, under a lock so a controller streaming from another thread cannot
-    interleave with the driver's own writes.
+    Its responses stream through :attr:`channel`, which sends right away under the write
+    lock, so a controller streaming from another thread cannot interleave with the
+    driver's own writes.
     """
 
     def __init__(
@@ -73,6 +66,8 @@ class _Connection:
         self.address = address
         self.limits = server.config.limits
         self.reader = RequestReader(self.limits)
+        self.cycle = RequestCycle(self.limits.keep_alive_max_requests)
+        self.channel = StreamChannel(self._send)
         self.write_lock = threading.Lock()
         self.busy = False  # handling a request: shutdown() gives it the grace period
         self.upgraded = False  # handed to a protocol upgrade (WebSocket): not ours to drain
@@ -118,40 +113,35 @@ class _Connection:
     def _serve(self) -> None:
         reader = self.reader
         server = self.server
-        served = 0
-        max_requests = self.limits.keep_alive_max_requests
         while True:
             event = reader.next_event()
-            if event == NEED_DATA:
+            if event is NEED_DATA:
                 # Once the server stops, a connection between requests ends; one in the middle
                 # of receiving a request goes on (the request is in flight).
-                if (server.stopping and reader.phase == IDLE) or not self._receive():
+                if (server.stopping and reader.state is ReaderState.IDLE) or not self._receive():
                     return
-            elif event == CONTINUE:
-                self._send(CONTINUE_100)
-            elif event == ERROR:
-                error = reader.error
-                assert error is not None
-                self._send(error_bytes(error.code, error.message))
-                self._linger()
-                return
-            else:
-                served += 1
-                last = bool(max_requests and served >= max_requests)
+            elif isinstance(event, RequestReceived):
                 # Busy from here: the shutdown sweep must not take this connection for idle.
                 self.busy = True
                 try:
-                    head, body = reader.take()
-                    out, request = self._handle(head, body, last)
-                    if getattr(out, "upgrade", None) is not None:
+                    request, response = self.cycle.begin(event.head, event.body, self.channel, self.address,
+                                                          server.scheme, server.stopping)
+                    out = self._handle(request, response)
+                    if out.upgrade is not None:
                         self.upgraded = True  # before busy drops, for the same reason
                 finally:
                     self.busy = False
                 if self._take_over(out):
                     return
-                if out.close or not request.keep_alive or last or server.stopping:
+                if not self.cycle.end(request, out, self.channel, server.stopping):
                     return
                 self.head_deadline = None
+            elif isinstance(event, RequestRejected):
+                self._send(error_bytes(event.error.code, event.error.message))
+                self._linger()
+                return
+            else:  # SEND_CONTINUE
+                self._send(CONTINUE_100)
 
     # -- reading ------------------------------------------------------------------------
     def _receive(self) -> bool:
@@ -162,11 +152,11 @@ class _Connection:
         a client trickling bytes cannot extend it; then 408); reading a body,
         ``body_timeout`` of silence per read (then close).
         """
-        phase = self.reader.phase
+        phase = self.reader.state
         now = time.monotonic()
-        if phase == BODY:
+        if phase is ReaderState.BODY:
             timeout = self.limits.body_timeout
-        elif phase == IDLE and self.head_deadline is None:
+        elif phase is ReaderState.IDLE and self.head_deadline is None:
             timeout = self.limits.keep_alive_timeout
         else:
             if self.head_deadline is None:
@@ -184,8 +174,8 @@ class _Connection:
         self.reader.buf += data
         return True
 
-    def _timed_out(self, phase: int) -> bool:
-        if phase == HEAD:
+    def _timed_out(self, phase: ReaderState) -> bool:
+        if phase is ReaderState.HEAD:
             # A partial head: tell the client why (408) before closing.
             try:
                 self._send(error_bytes(408, "Request Timeout"))
@@ -195,19 +185,9 @@ class _Connection:
         return False
 
     # -- handling -----------------------------------------------------------------------
-    def _handle(self, head: RequestHead, body: bytes, last: bool) -> tuple[Outgoing, Request]:
-        """Build the request and response, run the application, write what it returns.
-
-        A request the connection will not outlive (``last``: ``keep_alive_max_requests``
-        reached; or the server is stopping) is made the last before the application sees
-        it, so the response says ``Connection: close``.
-        """
-        request = Request(head, body, client_address=self.address, scheme=self.server.scheme)
+    def _handle(self, request: Request, response: Response) -> Outgoing:
+        """Run the application on the request and write what it answers."""
         self.request = request
-        if last or self.server.stopping:  # read after ``busy`` was set: see stop_accepting
-            make_last(request)
-        response = Response()
-        response.bind(request, self)
         try:
             try:
                 out = self.server.app.dispatcher.handle_sync(request, response)
@@ -216,7 +196,7 @@ class _Connection:
             self._write_outgoing(out)
         finally:
             self.request = None
-        return out, request
+        return out
 
     def _take_over(self, out: Outgoing) -> bool:
         """The seam for protocol upgrades (WebSocket): hand the socket to ``out.upgrade``.
@@ -226,7 +206,7 @@ class _Connection:
         it runs on this thread and returns when the upgraded connection is over. Returns
         True when it took the connection.
         """
-        upgrade = getattr(out, "upgrade", None)
+        upgrade = out.upgrade
         if upgrade is None:
             return False
         leftover = bytes(self.reader.buf)
@@ -236,12 +216,8 @@ class _Connection:
         return True
 
     # -- writing ------------------------------------------------------------------------
-    def write(self, data: bytes) -> None:
-        """Send ``data`` now (the response channel); callable from any thread."""
-        if data:
-            self._send(data)
-
     def _send(self, data: bytes) -> None:
+        """Send ``data`` now; callable from any thread (a streaming controller's included)."""
         with self.write_lock:
             if self.closed:
                 raise _ConnectionClosed("the connection is closed")
@@ -250,22 +226,20 @@ class _Connection:
             self.sock.sendall(data)
 
     def _write_outgoing(self, out: Outgoing) -> None:
-        body = out.body
+        if out.streamed:
+            return  # it went out through the channel
         try:
-            if isinstance(body, (list, tuple)) and sum(map(len, body)) <= _JOIN_LIMIT:
-                data = out.head + b"".join(body) if body else out.head
-                if data:
-                    self._send(data)
+            head = encode_head(out.version, out.status, out.headers, out.close)
+            small = out.in_memory()
+            if small is not None:
+                self._send(head + small if small else head)
                 return
-            if out.head:
-                self._send(out.head)
-            for piece in body:
+            self._send(head)
+            for piece in out.body:
                 if piece:
                     self._send(piece)
         finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            out.close_body()
 
     # -- closing ------------------------------------------------------------------------
     def _linger(self) -> None:
@@ -491,7 +465,7 @@ class ThreadingServer(BaseServer):
                 request = conn.request
                 if request is not None:
                     make_last(request)
-            elif not conn.upgraded and conn.reader.phase == IDLE:
+            elif not conn.upgraded and conn.reader.state is ReaderState.IDLE:
                 conn.abort()
 
     def shutdown(self, timeout: Optional[float] = None) -> None:

@@ -23,7 +23,6 @@ from naja_atra.http.limits import Limits
 from naja_atra.http.outgoing import Outgoing
 from naja_atra.http.request import Request
 from naja_atra.http.response import Response
-from naja_atra.http.wire import response_head
 from naja_atra.servers import AppLike, AsyncioServer, Server, ServerConfig, ThreadingServer
 
 try:  # 500 clients and their server ends live in this one process
@@ -48,9 +47,7 @@ BIG_PIECES = 64  # /big sends 4 MiB
 def _answer(request: Request, status: int, body: bytes, close: bool = False) -> Outgoing:
     close = close or not request.keep_alive
     headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
-    if close:
-        headers.append(("Connection", "close"))
-    return Outgoing(response_head(request.version, status, headers), [body], close)
+    return Outgoing(status, headers, [body], close=close, version=request.version)
 
 
 def _stream_in_thread(response: Response) -> None:
@@ -72,14 +69,9 @@ def _big_body() -> Iterator[bytes]:
         yield BIG_PIECE
 
 
-class UpgradeOutgoing(Outgoing):
-    """An Outgoing with the ``upgrade`` seam the WebSocket work will use."""
-
-    __slots__ = ("upgrade",)
-
-    def __init__(self, head: bytes, upgrade: Callable[..., Any]) -> None:
-        super().__init__(head, [])
-        self.upgrade = upgrade
+def _switch(upgrade: Callable[..., Any]) -> Outgoing:
+    """A ``101`` whose ``upgrade`` takes the connection over (the WebSocket seam)."""
+    return Outgoing(101, [("Upgrade", "echo"), ("Connection", "Upgrade")], upgrade=upgrade)
 
 
 def _echo_socket(sock: socket.socket, leftover: bytes) -> None:
@@ -103,9 +95,6 @@ class _EchoProtocol(asyncio.Protocol):
         self.transport.write(data.upper())
 
 
-_SWITCH = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
-
-
 @dataclass
 class FakeDispatcher:
     """Echoes requests; records what it saw. ``/slow`` sleeps, ``/stream`` streams, ``/big`` is 4 MiB."""
@@ -117,8 +106,7 @@ class FakeDispatcher:
         self.seen.append((request.method, request.path, request.body))
         if request.path == "/big":
             n = str(len(BIG_PIECE) * BIG_PIECES)
-            head = response_head(request.version, 200, [("Content-Length", n)])
-            return Outgoing(head, _big_body())
+            return Outgoing(200, [("Content-Length", n)], _big_body(), version=request.version)
         if request.path == "/close":
             return _answer(request, 200, b"bye", close=True)
         if request.path == "/scheme":
@@ -136,10 +124,10 @@ class FakeDispatcher:
         if out is not None:
             return out
         if request.path == "/upgrade":
-            return UpgradeOutgoing(_SWITCH, _echo_socket)
+            return _switch(_echo_socket)
         if request.path == "/stream":
             _stream_in_thread(response)
-            return Outgoing(b"", [], not request.keep_alive)
+            return Outgoing.already_sent(not request.keep_alive)
         if request.path == "/slow":
             time.sleep(self.slow_seconds)
         return self._echo(request)
@@ -149,10 +137,10 @@ class FakeDispatcher:
         if out is not None:
             return out
         if request.path == "/upgrade":
-            return UpgradeOutgoing(_SWITCH, _EchoProtocol)
+            return _switch(_EchoProtocol)
         if request.path == "/stream":
             await asyncio.get_running_loop().run_in_executor(None, _stream_in_thread, response)
-            return Outgoing(b"", [], not request.keep_alive)
+            return Outgoing.already_sent(not request.keep_alive)
         if request.path == "/slow":
             await asyncio.sleep(self.slow_seconds)
         return self._echo(request)

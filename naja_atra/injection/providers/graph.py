@@ -134,7 +134,7 @@ class _Compiler:
         app = self.app
         args = []
         for param in params:
-            resolver = app._hooks.make_resolver(app, route, param)
+            resolver = app.hooks.make_resolver(app, route, param)
             if resolver is None:
                 raise ConfigurationError(
                     f"{self.where()}: no way to resolve parameter {param.name!r} of provider {_name(func)} "
