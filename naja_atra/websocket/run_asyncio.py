@@ -269,7 +269,7 @@ class _Connection(asyncio.Protocol):
                 if type(item) is Pong and self._ping_since is not None:
                     self._pong(item)
                 result = self._dispatcher.dispatch(item)
-        except Exception:
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             self._failed()
             return None
         return result if is_awaitable(result) else None
@@ -278,7 +278,9 @@ class _Connection(asyncio.Protocol):
         """Await a message callback; a failure is logged and closes the session with 1011."""
         try:
             await pending
-        except Exception:
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             self._failed()
 
     def _failed(self) -> None:
@@ -305,7 +307,7 @@ class _Connection(asyncio.Protocol):
         self._cancel_timers(keep_linger=True)
         try:
             result = self._dispatcher.close(reason)
-        except Exception:
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             logger.exception("websocket %s: on_close failed", session.id)
             result = None
         if is_awaitable(result):
@@ -316,7 +318,9 @@ class _Connection(asyncio.Protocol):
     async def _finish_async(self, pending: Awaitable[Any]) -> None:
         try:
             await pending
-        except Exception:
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             logger.exception("websocket %s: on_close failed", self._session.id)
         finally:
             self._registry.discard(self._session)

@@ -155,7 +155,7 @@ class _Connection:
             result = callback(*args)
             if is_awaitable(result):
                 self._run_async(result)
-        except Exception:
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             logger.exception("websocket %s: handler failed", self._session.id)
             try:
                 self._session.close("internal error", 1011)
@@ -200,7 +200,7 @@ class _Connection:
             result = self._dispatcher.close(reason)
             if is_awaitable(result):
                 self._run_async(result)
-        except Exception:
+        except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
             logger.exception("websocket %s: on_close failed", session.id)
         finally:
             self._registry.discard(session)

@@ -272,7 +272,9 @@ async def _settle(session: AsgiWebsocketSession, call: Callable[[], Any]) -> Non
         result = call()
         if is_awaitable(result):
             await result
-    except Exception:
+    except asyncio.CancelledError:
+        raise
+    except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
         _log.exception("websocket %s: handler failed", session.id)
         session.close("internal error", 1011)
 
@@ -324,6 +326,8 @@ async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Rec
                 result = events.close(lost_reason(session))
                 if is_awaitable(result):
                     await result
-            except Exception:
+            except asyncio.CancelledError:
+                raise
+            except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
                 _log.exception("websocket %s: on_close failed", session.id)
         registry.discard(session)
