@@ -58,7 +58,7 @@ version = "2.0.0.dev0"
 
 route = default_app.route
 request_map = default_app.request_map
-#: SPEC.md's examples also spell the decorator ``request``.
+#: The original framework's examples also spell the decorator ``request``.
 request = default_app.request_map
 controller = default_app.controller
 request_filter = default_app.request_filter

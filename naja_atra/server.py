@@ -1,4 +1,4 @@
-"""``naja_atra.server``: start and stop the default application (SPEC.md's server module)."""
+"""``naja_atra.server``: start and stop the default application (the original framework's server module)."""
 from __future__ import annotations
 
 from typing import Any, Optional

@@ -1,4 +1,4 @@
-"""The benchmark app, written only against the public API of SPEC.md.
+"""The benchmark app, written only against the public API naja-atra 1.2.2 and this package share.
 
 It runs unchanged under this repository's ``naja_atra`` and under the
 reference ``naja-atra==1.2.2``::

@@ -498,7 +498,7 @@ class Application:
             self._changed()
 
     def start(self, host: str = "", port: int = 9090, *, handle_signals: bool = True, **options: Any) -> None:
-        """Serve until ``stop()``, SIGTERM or SIGINT (blocks). Options are those of SPEC.md's
+        """Serve until ``stop()``, SIGTERM or SIGINT (blocks). Options are those of the original
         ``server.start``, ``shutdown_timeout``, plus the limits of
         ``naja_atra.http.limits.Limits`` by name.
 

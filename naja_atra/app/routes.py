@@ -46,7 +46,7 @@ class Route:
     ``path`` is normalised to start with ``/`` unless it starts with a wildcard; it may hold
     ``{name}`` segments and ``*``/``**`` wildcards. A route has either ``path`` or ``regexp``.
     ``methods`` is upper-case; empty means every method. ``params``/``headers`` are the
-    narrowing expressions of SPEC.md (``a=b``, ``a!=b``, ``a^=b``, ``!a``, ``a``).
+    narrowing expressions of the original API (``a=b``, ``a!=b``, ``a^=b``, ``!a``, ``a``).
     ``owner`` is the function's class when the handler is a method (resolved at build).
     ``extras`` is free for plugins to annotate (``naja_atra_route_added``).
     """

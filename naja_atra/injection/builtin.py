@@ -1,4 +1,4 @@
-"""The built-in argument kinds of SPEC.md and the typed annotations, each compiled once
+"""The built-in argument kinds of naja-atra 1.x and the typed annotations, each compiled once
 into a resolver.
 
 Everything about a parameter (where its value comes from, its converter, its fallback,
@@ -106,7 +106,7 @@ def _default_for(param: Param, annotation: Any, default: Any) -> Any:
     Parameter("page", default="1")`` falls back to ``1``; a bad one fails the build."""
     if not isinstance(default, str) or strip_optional(annotation)[0] in _PLAIN:
         return default
-    if default == "":  # SPEC.md's marker default: "no value"
+    if default == "":  # the original markers' default: "no value"
         return None
     convert = _string_converter(param, annotation)
     if convert is None:
@@ -124,7 +124,7 @@ def _default_for(param: Param, annotation: Any, default: Any) -> Any:
 def parameter(name: str, convert: Optional[Converter], default: Any, required: bool, expected: str = "str",
               as_marker: bool = False) -> Resolver:
     """A query/form parameter converted by ``convert``; ``default`` when absent (a 400 if
-    ``required``). ``as_marker`` gives the string as a ``Parameter``, as SPEC.md's markers do."""
+    ``required``). ``as_marker`` gives the string as a ``Parameter``, as the original markers do."""
     def resolve(ctx: RequestContext) -> Any:
         request = ctx.request
         value = request.parameter.get(name)
@@ -402,7 +402,7 @@ def _marker_fallback(param: Param, marker: Marker, annotation: Any, in_metadata:
         if default is None:
             return None, marker.required
         if strip_optional(annotation)[0] in _PLAIN or _is_class(annotation, type(marker)):
-            # SPEC.md: the marker is the fallback, a string holding its default. A default
+            # As in naja-atra 1.x: the marker is the fallback, a string holding its default. A default
             # that is not a string (typed by the overloads as its own type) is kept as is.
             return (marker if isinstance(default, str) else default), marker.required
         return _default_for(param, annotation, default), marker.required
@@ -513,7 +513,7 @@ def _from_annotation(param: Param, tp: Any) -> Optional[Resolver]:
 
 
 def builtin_resolver(param: Param, fallback: bool = True) -> Optional[Resolver]:
-    """The resolver for a SPEC.md argument kind or a typed parameter, or None when
+    """The resolver for an argument kind of naja-atra 1.x or a typed parameter, or None when
     ``param`` is none of them.
 
     Order: a marker (or alias ``Source``) in ``Annotated`` metadata, a marker or framework

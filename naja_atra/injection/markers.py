@@ -57,7 +57,7 @@ class _MarkerStr(str, Marker):
     Two markers of the same class are equal only when they name the same thing (same
     string, same ``_identity``): ``Annotated[int, Parameter("p")]`` and
     ``Annotated[int, Parameter("s")]`` must not be cached by ``typing`` as one type. Against
-    anything else a marker compares as its string value, so ``name == name2`` of SPEC.md holds.
+    anything else a marker compares as its string value, so ``name == name2`` of the original API holds.
     """
 
     def _identity(self) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..app.context import RequestContext
     from ..app.render import Converter
 
-#: Values that become the body, as SPEC.md lists them for tuples.
+#: Values that become the body, as the original API lists them for tuples.
 BODY_TYPES = (str, bytes, bytearray, dict, list, StaticFile)
 
 
@@ -80,7 +80,7 @@ def tuple_result(value: tuple, ctx: RequestContext) -> None:  # type: ignore[typ
         elif isinstance(item, BaseCookie):
             response.cookies.update(item)
         elif isinstance(item, Marker):
-            # SPEC.md's example returns Header({"xx": "yyy"}): a marker is never the body.
+            # The original documentation's example returns Header({"xx": "yyy"}): a marker is never the body.
             if isinstance(item, Header) and isinstance(item.name, dict):
                 response.add_headers(item.name)
         elif isinstance(item, BODY_TYPES) and not body_seen:
@@ -94,7 +94,7 @@ def tuple_result(value: tuple, ctx: RequestContext) -> None:  # type: ignore[typ
 
 @hookimpl(trylast=True)
 def naja_atra_response_converters(app: Application) -> Sequence[tuple[type, Converter]]:
-    """The result types of SPEC.md."""
+    """The result types of the original API."""
     pairs: list[tuple[type, Converter]] = [(tp, set_body) for tp in BODY_TYPES]
     pairs += [
         (Response, copy_response),

@@ -1,4 +1,4 @@
-"""Built-in plugin ``naja_atra.resolvers``: the argument kinds of SPEC.md, typed
+"""Built-in plugin ``naja_atra.resolvers``: the argument kinds of naja-atra 1.x, typed
 parameters, model bindings, and the JSON answer of a request with bad arguments.
 
 Per controller parameter, at build time, the first that applies:
@@ -60,7 +60,7 @@ def choose_resolver(app: Application, param: Param) -> Optional[Resolver]:
 
 @hookimpl(trylast=True)
 def naja_atra_make_resolver(app: Application, route: Route, param: Param) -> Optional[Resolver]:
-    """Model bindings, markers, typed parameters and plain names, as SPEC.md describes them."""
+    """Model bindings, markers, typed parameters and plain names, as naja-atra 1.x defines them."""
     resolver = choose_resolver(app, param)
     if resolver is None or is_infallible(resolver) or is_async_resolver(resolver):
         # Async resolvers stay out of the plan (it runs synchronously); their own

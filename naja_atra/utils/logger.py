@@ -1,4 +1,4 @@
-"""The framework's logger API (SPEC.md, "Logger"), built on the standard :mod:`logging` package.
+"""The framework's logger API (as in naja-atra 1.x), built on the standard :mod:`logging` package.
 
 A :class:`LoggerFactory` owns one *parent* :class:`logging.Logger`: its level and its handlers.
 ``factory.get_logger(tag)`` returns a plain stdlib child of that parent which has no level and no

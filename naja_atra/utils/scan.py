@@ -1,4 +1,4 @@
-"""Import every controller module of a project folder (``server.scan`` in SPEC.md)."""
+"""Import every controller module of a project folder (``server.scan``)."""
 from __future__ import annotations
 
 import importlib

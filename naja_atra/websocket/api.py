@@ -1,4 +1,4 @@
-"""The WebSocket handler API of SPEC.md: handler base class, session contract, close reason."""
+"""The WebSocket handler API of naja-atra 1.x: handler base class, session contract, close reason."""
 from __future__ import annotations
 
 from typing import Any, Optional, Union

@@ -9,7 +9,7 @@ the plugin::
     app = Application()
     app.register(RedisSessionsPlugin("redis://127.0.0.1:6379/0"))
 
-or hand a factory to SPEC.md's API (no start-time check, no asynchronous loading then)::
+or hand a factory to ``set_session_factory`` (no start-time check, no asynchronous loading then)::
 
     set_session_factory(RedisSessionFactory("redis://127.0.0.1:6379/0"))
 

@@ -1,7 +1,7 @@
 """Keeping Redis round trips off the event loop.
 
 The event loop
-    SPEC.md's session API is synchronous, and the asyncio server runs plain controllers on
+    The session API (of naja-atra 1.x) is synchronous, and the asyncio server runs plain controllers on
     its event loop, where a Redis round trip would stall every connection. So:
 
     * a controller's ``Session`` parameter is loaded *before* the controller runs, off the
