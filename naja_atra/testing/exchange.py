@@ -10,7 +10,6 @@ sees what a socket client receives.
 """
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import TYPE_CHECKING, Optional
 
@@ -21,6 +20,7 @@ from ..http.request import Request
 from ..http.response import Response
 from ..http.status import reason_phrase
 from ..http.wire import StreamFramer, wire_headers
+from ..utils.threads import call_off_loop
 from .errors import IncompleteResponse, TestClientError
 from .response import TestResponse
 
@@ -132,22 +132,4 @@ def _dispatch(app: Application, request: Request, response: Response) -> Outgoin
     loop (an async test): the dispatcher runs async controllers on a loop of its own,
     which cannot run inside another one. The caller's loop is blocked meanwhile."""
     dispatcher = app.dispatcher
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return dispatcher.handle_sync(request, response)
-    result: list[Outgoing] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(dispatcher.handle_sync(request, response))
-        except BaseException as exc:  # noqa: B036 - re-raised on the calling thread
-            failure.append(exc)
-
-    worker = threading.Thread(target=run, name="naja_atra-testclient", daemon=True)
-    worker.start()
-    worker.join()
-    if failure:
-        raise failure[0]
-    return result[0]
+    return call_off_loop(lambda: dispatcher.handle_sync(request, response), name="naja_atra-testclient")

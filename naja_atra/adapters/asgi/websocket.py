@@ -322,12 +322,5 @@ async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Rec
     finally:
         if not reported:  # cancelled (the server is shutting down): on_close still runs
             session.end()
-            try:
-                result = events.close(lost_reason(session))
-                if is_awaitable(result):
-                    await result
-            except asyncio.CancelledError:
-                raise
-            except BaseException:  # noqa: B036 - a callback failure closes the session, never the server
-                _log.exception("websocket %s: on_close failed", session.id)
+            await _settle(session, functools.partial(events.close, lost_reason(session)))
         registry.discard(session)

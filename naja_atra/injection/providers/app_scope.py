@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from ...utils.logger import get_logger
+from ...utils.threads import call_off_loop
 from .cleanups import _Exit
 
 if TYPE_CHECKING:
@@ -136,24 +137,7 @@ def _run_coroutine(make: Callable[[], Awaitable[None]]) -> None:
         finally:
             loop.close()
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        run()
-        return
-    failure: list[BaseException] = []
-
-    def run_catching() -> None:
-        try:
-            run()
-        except BaseException as exc:  # re-raised on the calling thread
-            failure.append(exc)
-
-    helper = threading.Thread(target=run_catching, name="naja_atra-providers-close", daemon=True)
-    helper.start()
-    helper.join()
-    if failure:
-        raise failure[0]
+    call_off_loop(run, name="naja_atra-providers-close")
 
 
 def app_scope_of(app: Application, create: bool = True) -> Optional[AppScope]:
