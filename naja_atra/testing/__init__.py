@@ -45,9 +45,8 @@ back), :mod:`~naja_atra.testing.response` (:class:`TestResponse`),
 """
 from __future__ import annotations
 
-# A name imported "as" itself is re-exported without being in ``__all__``, importable from
-# here as before the split: the argument types, the defaults, and the private
-# ``_multipart`` (tests/wsgi builds upload bodies with it).
+# A name imported "as" itself is re-exported without being in ``__all__``: the argument
+# types and the defaults, importable from here as they always were.
 from .client import DEFAULT_MAX_REDIRECTS as DEFAULT_MAX_REDIRECTS
 from .client import USER_AGENT as USER_AGENT
 from .client import TestClient
@@ -57,7 +56,6 @@ from .encoding import FileSpec as FileSpec
 from .encoding import FilesType as FilesType
 from .encoding import HeadersType as HeadersType
 from .encoding import ParamsType as ParamsType
-from .encoding import _multipart as _multipart
 from .errors import (
     IncompleteResponse,
     TestClientError,

@@ -15,18 +15,18 @@ from .encoding import (
     DataType,
     FilesType,
     HeadersType,
+    Outbound,
     ParamsType,
-    _encode_body,
-    _encode_head,
-    _merge,
-    _Outbound,
-    _redirected,
-    _request_url,
+    encode_body,
+    encode_head,
+    merge_headers,
+    redirected,
+    request_url,
 )
 from .errors import TestClientError, TooManyRedirects, WebSocketRefused
 from .exchange import exchange, serve
 from .response import TestResponse
-from .websocket import DEFAULT_WEBSOCKET_TIMEOUT, TestWebSocket, _Upgrade
+from .websocket import DEFAULT_WEBSOCKET_TIMEOUT, TestWebSocket, Upgrade
 
 if TYPE_CHECKING:
     from ..app.application import Application
@@ -69,7 +69,7 @@ class TestClient:
         self.base_url = base
         self.keep_cookies = cookies
         self.cookies = CookieJar()
-        self.headers: list[tuple[str, Optional[str]]] = _merge(
+        self.headers: list[tuple[str, Optional[str]]] = merge_headers(
             [("User-Agent", USER_AGENT), ("Accept", "*/*")], headers)
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
@@ -122,10 +122,10 @@ class TestClient:
         with the jar's for this request only.
         """
         method = method.upper()
-        body, content_type = _encode_body(json, data, files, content)
+        body, content_type = encode_body(json, data, files, content)
         extra = [("Content-Type", content_type)] if content_type else []
-        outbound = _Outbound(method, _request_url(self.base_url, path, params),
-                             _merge(_merge(self.headers, extra), headers), body, dict(cookies or {}))
+        outbound = Outbound(method, request_url(self.base_url, path, params),
+                             merge_headers(merge_headers(self.headers, extra), headers), body, dict(cookies or {}))
         follow = self.follow_redirects if follow_redirects is None else follow_redirects
         response = self._send(outbound)
         history: list[TestResponse] = []
@@ -133,7 +133,7 @@ class TestClient:
             if len(history) >= self.max_redirects:
                 raise TooManyRedirects(f"more than {self.max_redirects} redirects", response)
             history.append(response)
-            outbound = _redirected(outbound, response)
+            outbound = redirected(outbound, response)
             response = self._send(outbound)
         response.history = history
         return response
@@ -222,8 +222,8 @@ class TestClient:
         ]
         if subprotocols:
             handshake.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
-        outbound = _Outbound("GET", _request_url(self.base_url, path, params),
-                             _merge(_merge(self.headers, handshake), headers), b"", {})
+        outbound = Outbound("GET", request_url(self.base_url, path, params),
+                             merge_headers(merge_headers(self.headers, handshake), headers), b"", {})
         key = next((value for name, value in outbound.headers
                     if name.lower() == "sec-websocket-key" and value is not None), key)
         response, upgrade = self._send_keeping_upgrade(outbound)
@@ -237,15 +237,15 @@ class TestClient:
         return TestWebSocket._start(upgrade, response, timeout)
 
     # -- sending ------------------------------------------------------------------------
-    def _send(self, outbound: _Outbound) -> TestResponse:
+    def _send(self, outbound: Outbound) -> TestResponse:
         return self._send_keeping_upgrade(outbound)[0]
 
-    def _send_keeping_upgrade(self, outbound: _Outbound) -> tuple[TestResponse, Optional[_Upgrade]]:
+    def _send_keeping_upgrade(self, outbound: Outbound) -> tuple[TestResponse, Optional[Upgrade]]:
         """Send ``outbound``; the response, and the ``Outgoing.upgrade`` of a 101 (or None)."""
         secure = outbound.url.scheme == "https"
         jar = self.cookies.for_request(secure)
         jar.update(outbound.cookies)
-        headers = _merge([("Host", outbound.url.netloc)], outbound.headers)
+        headers = merge_headers([("Host", outbound.url.netloc)], outbound.headers)
         if jar and not any(name.lower() == "cookie" for name, _ in headers):
             headers.append(("Cookie", "; ".join(f"{name}={value}" for name, value in jar.items())))
         framed = {name.lower() for name, value in headers if value is not None}
@@ -253,7 +253,7 @@ class TestClient:
                 outbound.body or outbound.method in ("POST", "PUT", "PATCH")):
             headers.append(("Content-Length", str(len(outbound.body))))
         target = outbound.url.path + (f"?{outbound.url.query}" if outbound.url.query else "")
-        raw = _encode_head(outbound.method, target, headers) + outbound.body
+        raw = encode_head(outbound.method, target, headers) + outbound.body
         response, upgrade = serve(self.app, raw, outbound.url.scheme, outbound.url.netloc, self.client_address)
         if self.keep_cookies:
             self.cookies.update_from_response(response._set_cookies)

@@ -21,7 +21,7 @@ class _StoredCookie:
         self.secure = secure
 
 
-class _SetCookie:
+class SetCookie:
     """One parsed ``Set-Cookie`` line: name, value, when it expires (None: session cookie)."""
 
     __slots__ = ("name", "value", "expires", "secure")
@@ -33,7 +33,7 @@ class _SetCookie:
         self.secure = secure
 
     @classmethod
-    def parse(cls, line: str, now: float) -> Optional[_SetCookie]:
+    def parse(cls, line: str, now: float) -> Optional[SetCookie]:
         """Parse ``line``; None when it has no ``name=value`` pair (a browser ignores it)."""
         first, *attributes = line.split(";")
         name, eq, value = first.partition("=")
@@ -100,7 +100,7 @@ class CookieJar(MutableMapping[str, str]):
         with self._lock:
             self._cookies.clear()
 
-    def update_from_response(self, set_cookies: Iterable[_SetCookie]) -> None:
+    def update_from_response(self, set_cookies: Iterable[SetCookie]) -> None:
         """Apply the ``Set-Cookie`` lines of a response: store, replace or delete."""
         now = time.time()
         with self._lock:

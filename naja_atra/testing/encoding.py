@@ -31,7 +31,7 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _BODY_HEADERS = ("content-type", "content-length", "transfer-encoding", "content-encoding")
 
 
-class _Outbound:
+class Outbound:
     """A request about to be encoded: it is re-targeted, not rebuilt, by a redirect."""
 
     __slots__ = ("method", "url", "headers", "body", "cookies")
@@ -45,7 +45,7 @@ class _Outbound:
         self.cookies = cookies
 
 
-def _request_url(base: SplitResult, path: str, params: Optional[ParamsType]) -> SplitResult:
+def request_url(base: SplitResult, path: str, params: Optional[ParamsType]) -> SplitResult:
     """The URL to request: ``path`` below ``base`` (the client's ``base_url``) or absolute,
     quoted, plus ``params``."""
     given = urlsplit(path)
@@ -56,12 +56,12 @@ def _request_url(base: SplitResult, path: str, params: Optional[ParamsType]) -> 
         raw_path = base.path.rstrip("/") + ("" if given.path.startswith("/") else "/") + given.path
     query = quote(given.query, safe=_QUERY_SAFE)
     if params:
-        extra = params if isinstance(params, str) else urlencode(_pairs(params), doseq=True)
+        extra = params if isinstance(params, str) else urlencode(pairs(params), doseq=True)
         query = f"{query}&{extra}" if query else extra
     return SplitResult(scheme, netloc, quote(raw_path or "/", safe=_PATH_SAFE), query, "")
 
 
-def _merge(base: list[tuple[str, Optional[str]]],
+def merge_headers(base: list[tuple[str, Optional[str]]],
            extra: Optional[HeadersType]) -> list[tuple[str, Optional[str]]]:
     """``base`` with the headers named in ``extra`` replaced by ``extra``'s (case-insensitive)."""
     if not extra:
@@ -71,11 +71,11 @@ def _merge(base: list[tuple[str, Optional[str]]],
     return [pair for pair in base if pair[0].lower() not in names] + pairs
 
 
-def _pairs(values: Union[Mapping[str, Any], Sequence[tuple[str, Any]]]) -> list[tuple[str, Any]]:
+def pairs(values: Union[Mapping[str, Any], Sequence[tuple[str, Any]]]) -> list[tuple[str, Any]]:
     return list(values.items()) if isinstance(values, Mapping) else list(values)
 
 
-def _encode_head(method: str, target: str, headers: list[tuple[str, Optional[str]]]) -> bytes:
+def encode_head(method: str, target: str, headers: list[tuple[str, Optional[str]]]) -> bytes:
     """The request line and header block; refuses text that would add or split lines."""
     if not method or any(ch in method for ch in " \t\r\n"):
         raise ValueError(f"Invalid method {method!r}")
@@ -93,7 +93,7 @@ def _encode_head(method: str, target: str, headers: list[tuple[str, Optional[str
         raise ValueError("Header names and values must be ISO-8859-1 text") from None
 
 
-def _encode_body(json: Any, data: Optional[DataType], files: Optional[FilesType],
+def encode_body(json: Any, data: Optional[DataType], files: Optional[FilesType],
                  content: Optional[Union[bytes, str]]) -> tuple[bytes, Optional[str]]:
     """(body, the Content-Type it implies or None) from the body arguments of ``request``."""
     raw_data = isinstance(data, (str, bytes))
@@ -106,14 +106,14 @@ def _encode_body(json: Any, data: Optional[DataType], files: Optional[FilesType]
     if json is not None:
         return _json.dumps(json, ensure_ascii=False).encode("utf-8"), "application/json"
     if files:
-        fields = [] if data is None or isinstance(data, (str, bytes)) else _pairs(data)
-        return _multipart(fields, files)
+        fields = [] if data is None or isinstance(data, (str, bytes)) else pairs(data)
+        return multipart(fields, files)
     if isinstance(data, str):
         return data.encode("utf-8"), None
     if isinstance(data, bytes):
         return data, None
     if data is not None:
-        return urlencode(_pairs(data), doseq=True).encode("ascii"), "application/x-www-form-urlencoded"
+        return urlencode(pairs(data), doseq=True).encode("ascii"), "application/x-www-form-urlencoded"
     return b"", None
 
 
@@ -154,7 +154,7 @@ def _file_part(spec: Any, field: str) -> tuple[str, bytes, str]:
     return filename, content, content_type
 
 
-def _multipart(fields: list[tuple[str, Any]], files: FilesType) -> tuple[bytes, str]:
+def multipart(fields: list[tuple[str, Any]], files: FilesType) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body (RFC 7578) of text ``fields`` then ``files``."""
     parts: list[tuple[str, bytes]] = []  # (header block, content)
     for name, value in fields:
@@ -182,7 +182,7 @@ def _multipart(fields: list[tuple[str, Any]], files: FilesType) -> tuple[bytes, 
     return bytes(body), f"multipart/form-data; boundary={boundary}"
 
 
-def _redirected(previous: _Outbound, response: TestResponse) -> _Outbound:
+def redirected(previous: Outbound, response: TestResponse) -> Outbound:
     """The request that follows ``response`` (a redirect): 303, and 301/302 after a POST,
     become a body-less GET; 307 and 308 repeat the method and body."""
     location = response.headers.get("Location") or ""
@@ -193,4 +193,4 @@ def _redirected(previous: _Outbound, response: TestResponse) -> _Outbound:
                                                                 and method == "POST"):
         method, body = "GET", b""
         headers = [pair for pair in headers if pair[0].lower() not in _BODY_HEADERS]
-    return _Outbound(method, url, headers, body, previous.cookies)
+    return Outbound(method, url, headers, body, previous.cookies)

@@ -26,7 +26,7 @@ from .response import TestResponse
 
 if TYPE_CHECKING:
     from ..app.application import Application
-    from .websocket import _Upgrade
+    from .websocket import Upgrade
 
 
 class _Recorder:
@@ -74,7 +74,7 @@ def exchange(app: Application, raw: bytes, scheme: str, netloc: str,
 
 
 def serve(app: Application, raw: bytes, scheme: str, netloc: str,
-          client_address: tuple[str, int]) -> tuple[TestResponse, Optional[_Upgrade]]:
+          client_address: tuple[str, int]) -> tuple[TestResponse, Optional[Upgrade]]:
     """:func:`exchange`, also handing back the ``Outgoing.upgrade`` of a 101 (or None).
 
     Bytes past the first request (pipelining) are ignored.

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..http.forms import parse_content_type
 from ..http.headers import HeaderMap
-from .cookies import _SetCookie
+from .cookies import SetCookie
 
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
@@ -38,7 +38,7 @@ class TestResponse:
         self.connection_close = connection_close
         self.history: list[TestResponse] = []
         now = time.time()
-        parsed = (_SetCookie.parse(line, now) for line in headers.get_all("Set-Cookie"))
+        parsed = (SetCookie.parse(line, now) for line in headers.get_all("Set-Cookie"))
         self._set_cookies = [c for c in parsed if c is not None]
         self.cookies: dict[str, str] = {c.name: c.value for c in self._set_cookies}
 

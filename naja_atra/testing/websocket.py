@@ -22,7 +22,7 @@ DEFAULT_WEBSOCKET_TIMEOUT = 5.0
 _RECV_SIZE = 64 * 1024
 #: What takes the connection over after a ``101`` (``Outgoing.upgrade``): called with the
 #: server's end of the socket and the bytes already read past the handshake.
-_Upgrade = Callable[[socket.socket, bytes], Any]
+Upgrade = Callable[[socket.socket, bytes], Any]
 _Message = Union[str, bytes]
 
 
@@ -53,7 +53,7 @@ class TestWebSocket:
         self._ended = False
 
     @classmethod
-    def _start(cls, upgrade: _Upgrade, response: TestResponse, timeout: float) -> TestWebSocket:
+    def _start(cls, upgrade: Upgrade, response: TestResponse, timeout: float) -> TestWebSocket:
         """Run ``upgrade`` on a daemon thread with one end of a socket pair; a session over the other."""
         client_end, server_end = socket.socketpair()
 

@@ -181,7 +181,7 @@ def _unmask(data: Union[bytes, bytearray], mask: bytes) -> bytes:
     return bytes(out)
 
 
-def _valid_wire_code(code: int) -> bool:
+def valid_wire_code(code: int) -> bool:
     """Whether a close code may appear in a close frame (RFC 6455 7.4.1, 7.4.2; IANA registry).
 
     1004 is reserved, 1005/1006/1015 are never sent, 1016-2999 are reserved for future RFCs;
@@ -195,7 +195,7 @@ def _valid_wire_code(code: int) -> bool:
     return True
 
 
-def _truncate_utf8(text: str, limit: int) -> bytes:
+def truncate_utf8(text: str, limit: int) -> bytes:
     """``text`` encoded as UTF-8, cut to at most ``limit`` bytes at a character boundary."""
     raw = text.encode("utf-8")
     if len(raw) <= limit:
@@ -533,7 +533,7 @@ class WebSocketProtocol:
             raise _Failure(1002, "close frame with a 1-byte payload")
         else:
             code = (payload[0] << 8) | payload[1]
-            if not _valid_wire_code(code):
+            if not valid_wire_code(code):
                 raise _Failure(1002, f"invalid close code {code}")
             try:
                 reason = payload[2:].decode("utf-8")
@@ -551,7 +551,7 @@ class WebSocketProtocol:
     def _fail(self, code: int, reason: str, events: List[Event]) -> None:
         """Fail the connection (RFC 6455 7.1.7): queue our close frame unless one was sent already."""
         if not self._close_sent:
-            self._out += self._frame(_CLOSE, _PACK_CODE(code) + _truncate_utf8(reason, 123), True)
+            self._out += self._frame(_CLOSE, _PACK_CODE(code) + truncate_utf8(reason, 123), True)
             self._close_sent = True
         self._closed(code, reason, events, by_peer=False)
 
@@ -664,11 +664,11 @@ class WebSocketProtocol:
         endpoint may send (1000-1003, 1007-1014, 3000-4999); ``reason`` is cut to the 123 bytes
         of UTF-8 a control frame has room for.
         """
-        if not _valid_wire_code(code):
+        if not valid_wire_code(code):
             raise ValueError(f"close code {code} cannot be sent")
         if self._close_sent:
             return b""
         self._close_sent = self._close_out = True
         if self.state is State.OPEN:
             self.state = State.CLOSING
-        return self._frame(_CLOSE, _PACK_CODE(code) + _truncate_utf8(reason, 123), True)
+        return self._frame(_CLOSE, _PACK_CODE(code) + truncate_utf8(reason, 123), True)

@@ -40,7 +40,7 @@ from naja_atra import (
 from naja_atra.adapters.wsgi import HOP_BY_HOP, READ_SIZE, WEBSOCKET_REFUSED, StreamAborted, WsgiAdapter
 from naja_atra.http.limits import Limits
 from naja_atra.http.static_files import FileChunks
-from naja_atra.testing import _multipart
+from naja_atra.testing.encoding import multipart
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -328,7 +328,7 @@ def test_bad_json_is_400(wsgi: WsgiAdapter) -> None:
 
 def test_multipart_upload(wsgi: WsgiAdapter) -> None:
     payload = os.urandom(20000)
-    body, content_type = _multipart([("title", "report")], {"doc": ("r.pdf", payload, "application/pdf")})
+    body, content_type = multipart([("title", "report")], {"doc": ("r.pdf", payload, "application/pdf")})
     r = call(wsgi, environ("POST", "/upload", body=body, headers={"Content-Type": content_type}))
     assert r.json() == {"filename": "r.pdf", "size": 20000, "title": "report", "content_type": "application/pdf"}
 

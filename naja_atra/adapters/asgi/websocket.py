@@ -51,8 +51,8 @@ from ...websocket.protocol import (
     Closed,
     Event,
     TextMessage,
-    _truncate_utf8,
-    _valid_wire_code,
+    truncate_utf8,
+    valid_wire_code,
 )
 from ...websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
 from ...websocket.upgrade import WebsocketUpgrade
@@ -157,9 +157,9 @@ class AsgiWebsocketSession(SessionBase):
         ``ValueError`` for a code an endpoint may not send (1005, 1006, 1015, < 1000, ...); the
         reason is cut to the 123 bytes a close frame has room for.
         """
-        if not _valid_wire_code(code):
+        if not valid_wire_code(code):
             raise ValueError(f"close code {code} cannot be sent")
-        reason = _truncate_utf8(reason, 123).decode("utf-8")
+        reason = truncate_utf8(reason, 123).decode("utf-8")
         with self._lock:
             if self._ended or self.close_sent is not None:
                 return

@@ -51,35 +51,3 @@ __all__ = [
     "app_scope_of",
     "provider_kind",
 ]
-
-# The other names of the former single module ``providers.py``, still importable from here.
-from .app_scope import _MISSING as _MISSING
-from .app_scope import APP_SCOPE_ATTR as APP_SCOPE_ATTR
-from .app_scope import _log as _log
-from .app_scope import _run_coroutine as _run_coroutine
-from .cleanups import EXITS_KEY as EXITS_KEY
-from .cleanups import _Exit as _Exit
-from .cleanups import _keep_for_request as _keep_for_request
-from .cleanups import _RequestExits as _RequestExits
-from .depends import T as T
-from .graph import GRAPH_KEY as GRAPH_KEY
-from .graph import _Compiler as _Compiler
-from .graph import _constant as _constant
-from .graph import _Graph as _Graph
-from .graph import _mark as _mark
-from .graph import _Node as _Node
-from .graph import _provider_route as _provider_route
-from .kinds import ASYNC_GENERATOR as ASYNC_GENERATOR
-from .kinds import COROUTINE as COROUTINE
-from .kinds import FUNCTION as FUNCTION
-from .kinds import GENERATOR as GENERATOR
-from .kinds import _call_target as _call_target
-from .kinds import _first_untracked as _first_untracked
-from .kinds import _make_create as _make_create
-from .kinds import _name as _name
-from .kinds import _provider_params as _provider_params
-from .scopes import _FAILED as _FAILED
-from .scopes import _app_cached as _app_cached
-from .scopes import _cached as _cached
-from .scopes import _Failed as _Failed
-from .scopes import _request_cached as _request_cached

@@ -107,13 +107,13 @@ class RequestScope:
         factory = self.factory
         if session_id and factory.is_plausible_id(session_id):
             if session_id not in self.known:  # not loaded ahead: only reachable off the plugin's path
-                self.remember(session_id, factory._load(session_id, deferred=True))
+                self.remember(session_id, factory.load(session_id, deferred=True))
             found = self.known[session_id]
             if found is not None and found.is_valid:
                 return found
         if not create:
             return None
-        session = factory._new_session(deferred=True)
+        session = factory.new_session(deferred=True)
         self.remember(session.id, session)
         return session
 

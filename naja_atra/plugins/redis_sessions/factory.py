@@ -195,9 +195,9 @@ class RedisSessionFactory(SessionFactory):
             return scope.get_session(session_id, create)
         session = None
         if session_id and self.is_plausible_id(session_id):
-            session = self._load(session_id, deferred=False)
+            session = self.load(session_id, deferred=False)
         if session is None and create:
-            session = self._new_session(deferred=False)
+            session = self.new_session(deferred=False)
         return session
 
     def clean_expired(self) -> None:
@@ -228,7 +228,8 @@ class RedisSessionFactory(SessionFactory):
     def _ttl_ms(self) -> int:
         return self.max_inactive_interval * 1000
 
-    def _load(self, session_id: str, deferred: bool) -> Optional[RedisSession]:
+    def load(self, session_id: str, deferred: bool) -> Optional[RedisSession]:
+        """The stored session with this id, its expiry renewed (one script call), or None."""
         now = time.time()
         with self._store():
             reply = self._load_script(keys=[self.key_for(session_id)], args=[repr(now), self._ttl_ms()])
@@ -237,22 +238,27 @@ class RedisSessionFactory(SessionFactory):
         created, values = parse_hash(reply, now)
         return RedisSession(self, session_id, created, now, values, is_new=False, deferred=deferred)
 
-    def _new_session(self, deferred: bool) -> RedisSession:
+    def new_session(self, deferred: bool) -> RedisSession:
+        """A new session with a fresh id; stored now unless ``deferred`` (then at the end of
+        the request)."""
         now = time.time()
-        session = RedisSession(self, new_session_id(), now, now, {}, is_new=True, deferred=deferred)
+        session_id = new_session_id()
         if not deferred:
             fields = metadata_fields(now, now)
-            while self._write_fields(session.id, "new", fields, ()) == -1:  # never in practice
-                session._id = new_session_id()
-        return session
+            while self.write_fields(session_id, "new", fields, ()) == -1:  # never in practice
+                session_id = new_session_id()
+        return RedisSession(self, session_id, now, now, {}, is_new=True, deferred=deferred)
 
-    def _write_fields(self, session_id: str, mode: str, fields: Mapping[str, bytes],
+    def write_fields(self, session_id: str, mode: str, fields: Mapping[str, bytes],
                       removed: tuple[str, ...]) -> int:
+        """Write ``fields`` and remove ``removed`` of session ``session_id`` (mode "new" or
+        "existing"); the script's answer (-1: the id is taken, 0: the session is gone)."""
         args = write_args(mode, self._ttl_ms(), fields, removed)
         with self._store():
             return int(self._write_script(keys=[self.key_for(session_id)], args=args))
 
-    def _delete(self, session_id: str) -> None:
+    def delete(self, session_id: str) -> None:
+        """Remove a session from the store."""
         with self._store():
             self.client.delete(self.key_for(session_id))
 

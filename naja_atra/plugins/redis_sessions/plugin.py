@@ -85,7 +85,7 @@ class RedisSessionsPlugin:
             morsel = ctx.request.cookies.get(SESSION_COOKIE_NAME)
             session_id = morsel.value if morsel is not None else ""
             if session_id and factory.is_plausible_id(session_id) and session_id not in scope.known:
-                scope.remember(session_id, await factory.run_io(factory._load, session_id, True))
+                scope.remember(session_id, await factory.run_io(factory.load, session_id, True))
             # Through the request, so that request.get_session() gives the same object; the
             # factory answers from the scope, without I/O.
             return ctx.request.get_session(True)

@@ -133,7 +133,7 @@ class RedisSession(Session):
                 return
             stored, self._stored = self._stored, False
         if stored:
-            self._factory._delete(self._id)
+            self._factory.delete(self._id)
 
     @property
     def needs_save(self) -> bool:
@@ -170,9 +170,9 @@ class RedisSession(Session):
                 self._dirty.clear()
                 self._removed.clear()
         if delete:
-            self._factory._delete(self._id)
+            self._factory.delete(self._id)
             return
-        result = self._factory._write_fields(self._id, "new" if new else "existing", fields, removed)
+        result = self._factory.write_fields(self._id, "new" if new else "existing", fields, removed)
         with self._lock:
             if new and result == 1:
                 self._stored = True
@@ -185,7 +185,7 @@ class RedisSession(Session):
         """Write-through: apply one change to the stored session."""
         if not self._stored:
             return
-        if self._factory._write_fields(self._id, "existing", fields, removed) == 0:
+        if self._factory.write_fields(self._id, "existing", fields, removed) == 0:
             with self._lock:  # expired or invalidated elsewhere: keep the value here only
                 self._valid = False
                 self._stored = False

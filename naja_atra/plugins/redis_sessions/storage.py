@@ -9,7 +9,7 @@ Storage
     expired or was invalidated meanwhile, and an id this factory did not issue is never
     adopted (``get_session(unknown, create=True)`` makes a session with a new random id).
 
-The factory runs the scripts (:meth:`RedisSessionFactory._load`, ``_write_fields``); this
+The factory runs the scripts (:meth:`RedisSessionFactory.load`, ``write_fields``); this
 module only says what they do and how their arguments and replies are laid out.
 """
 from __future__ import annotations
