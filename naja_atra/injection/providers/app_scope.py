@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from ...utils.logger import get_logger
 from ...utils.threads import call_off_loop
-from .cleanups import _Exit
+from .cleanups import Exit
 
 if TYPE_CHECKING:
     from ...app.application import Application
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 APP_SCOPE_ATTR = "_naja_atra_app_scope"
 
 #: "No value yet" (in :class:`AppScope` and in the scopes' caches, :mod:`.scopes`).
-_MISSING: Any = object()
+MISSING: Any = object()
 _log = get_logger("naja_atra.providers")
 
 
@@ -44,9 +44,9 @@ class AppScope:
         self.lock = threading.Lock()
         self.values: dict[Any, Any] = {}
         self.pending: dict[Any, concurrent.futures.Future[Any]] = {}
-        self.exits: list[_Exit] = []
+        self.exits: list[Exit] = []
 
-    def keep(self, exit_: _Exit) -> None:
+    def keep(self, exit_: Exit) -> None:
         """Remember a generator to finish at :meth:`close`."""
         with self.lock:
             self.exits.append(exit_)
@@ -54,15 +54,15 @@ class AppScope:
     def _claim(self, key: Any) -> tuple[Any, Optional[concurrent.futures.Future[Any]], bool]:
         """(value, future, mine): the value if made, else the creation to wait for or to do."""
         with self.lock:
-            value = self.values.get(key, _MISSING)
-            if value is not _MISSING:
+            value = self.values.get(key, MISSING)
+            if value is not MISSING:
                 return value, None, False
             future = self.pending.get(key)
             if future is not None:
-                return _MISSING, future, False
+                return MISSING, future, False
             future = self.pending[key] = concurrent.futures.Future()
             future.set_running_or_notify_cancel()  # a waiter's cancellation cannot cancel it
-            return _MISSING, future, True
+            return MISSING, future, True
 
     def _settle(self, key: Any, future: concurrent.futures.Future[Any], value: Any,
                 error: Optional[BaseException]) -> None:

@@ -6,7 +6,7 @@ at its ``yield`` (so ``try/except/finally`` works as in a context manager); a cl
 raises a new exception (``except IntegrityError: raise HttpError(409)``) replaces the
 request's outcome. A generator cannot suppress the controller's exception.
 
-The generators of app-scoped values are finished the same way (:class:`_Exit`), when the
+The generators of app-scoped values are finished the same way (:class:`Exit`), when the
 application stops: see :mod:`.app_scope`.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 EXITS_KEY = "naja_atra.providers.exits"
 
 
-class _Exit:
+class Exit:
     """The part after ``yield`` of one generator provider."""
 
     __slots__ = ("gen", "name", "is_async")
@@ -68,7 +68,7 @@ class _Exit:
         raise RuntimeError(f"provider {self.name} yielded more than once")
 
 
-class _RequestExits:
+class RequestExits:
     """The generator cleanups of one request, registered as a single ``ctx`` cleanup.
 
     One cleanup for all (rather than one each) so that they behave like an ``ExitStack``:
@@ -80,10 +80,10 @@ class _RequestExits:
     __slots__ = ("exits", "has_async")
 
     def __init__(self) -> None:
-        self.exits: list[_Exit] = []
+        self.exits: list[Exit] = []
         self.has_async = False
 
-    def add(self, exit_: _Exit) -> None:
+    def add(self, exit_: Exit) -> None:
         self.exits.append(exit_)
         self.has_async = self.has_async or exit_.is_async
 
@@ -113,13 +113,13 @@ class _RequestExits:
             raise current
 
 
-def _keep_for_request(ctx: RequestContext, exit_: _Exit) -> None:
+def keep_for_request(ctx: RequestContext, exit_: Exit) -> None:
     """Finish ``exit_`` when the request ends (with the request's other cleanups)."""
     state = ctx.state
     if state is None:
         state = ctx.state = {}
     exits = state.get(EXITS_KEY)
     if exits is None:
-        exits = state[EXITS_KEY] = _RequestExits()
+        exits = state[EXITS_KEY] = RequestExits()
         ctx.add_cleanup(exits)
     exits.add(exit_)

@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Optional, 
 
 from ...http.errors import ConfigurationError
 from ..params import Param
-from .kinds import _name
+from .kinds import provider_name
 from .scopes import SCOPES, Scope
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class Dependency:
         if not callable(provider):
             raise ConfigurationError(f"Depends() takes a callable provider, not {provider!r}")
         if scope not in SCOPES:
-            raise ConfigurationError(f"Depends({_name(provider)}): unknown scope {scope!r}; "
+            raise ConfigurationError(f"Depends({provider_name(provider)}): unknown scope {scope!r}; "
                                      f"one of {', '.join(sorted(SCOPES))}")
         self.provider = provider
         self.scope = scope
@@ -45,7 +45,7 @@ class Dependency:
 
     def __repr__(self) -> str:
         scope = "" if self.scope == "request" else f", scope={self.scope!r}"
-        return f"Depends({_name(self.provider)}{scope})"
+        return f"Depends({provider_name(self.provider)}{scope})"
 
 
 # The overloads type ``Depends(p)`` as the value ``p`` provides, so that ``db: Database =

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection
 from ...http.errors import ConfigurationError
 from ..params import Param, Resolver, is_async_resolver
 from .depends import Dependency, dependency_of
-from .kinds import ASYNC_GENERATOR, COROUTINE, _name, _provider_params, provider_kind
+from .kinds import ASYNC_GENERATOR, COROUTINE, provider_kind, provider_name, provider_params
 from .scopes import scoped_resolver
 
 if TYPE_CHECKING:
@@ -95,13 +95,13 @@ class _Compiler:
         if func in graph.chain:
             cycle = graph.chain[graph.chain.index(func):] + [func]
             raise ConfigurationError(f"{self.where()}: dependency cycle "
-                                     f"{' -> '.join(_name(f) for f in cycle)}")
+                                     f"{' -> '.join(provider_name(f) for f in cycle)}")
         if app_owner and scope == "request":
             raise ConfigurationError(
                 f"{self.where()}: app-scoped provider {app_owner} cannot depend on request-scoped "
-                f"provider {_name(func)} (one value for the whole application cannot be made from one "
+                f"provider {provider_name(func)} (one value for the whole application cannot be made from one "
                 f"request's); give it scope=\"app\" or \"transient\"")
-        owner = _name(func) if scope == "app" else app_owner
+        owner = provider_name(func) if scope == "app" else app_owner
         key = (func, scope, owner and "app")
         node = graph.nodes.get(key)
         if node is not None:
@@ -115,9 +115,9 @@ class _Compiler:
         return node
 
     def _compile(self, func: Callable[..., Any], scope: str, app_owner: str) -> _Node:
-        name = _name(func)
+        name = provider_name(func)
         kind = provider_kind(func)
-        params = _provider_params(func, self.where())
+        params = provider_params(func, self.where())
         args = self._app_args(func, params, app_owner) if app_owner else self._request_args(func, params)
         # Not ``is_infallible`` of the builtin module (a circular import): the same attribute.
         may_report = any(not getattr(r, "infallible", False) for _, r in args)
@@ -137,7 +137,7 @@ class _Compiler:
             resolver = app.hooks.make_resolver(app, route, param)
             if resolver is None:
                 raise ConfigurationError(
-                    f"{self.where()}: no way to resolve parameter {param.name!r} of provider {_name(func)} "
+                    f"{self.where()}: no way to resolve parameter {param.name!r} of provider {provider_name(func)} "
                     f"(annotation {param.annotation!r}); give it a default or a supported type")
             args.append((param.name, resolver))
         return args
@@ -154,7 +154,7 @@ class _Compiler:
                 args.append((param.name, _mark(functools.partial(_constant, param.default), False, True)))
             else:
                 raise ConfigurationError(
-                    f"{self.where()}: parameter {param.name!r} of provider {_name(func)} cannot be resolved "
+                    f"{self.where()}: parameter {param.name!r} of provider {provider_name(func)} cannot be resolved "
                     f"for app-scoped provider {owner}: an app-scoped value cannot come from a request; give "
                     f"it a default or make it a Depends on an app-scoped provider")
         return args

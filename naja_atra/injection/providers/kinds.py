@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ...http.errors import ConfigurationError
 from ..params import Param, Resolver, controller_params, is_async_resolver
-from .cleanups import _Exit
+from .cleanups import Exit
 
 if TYPE_CHECKING:
     from ...app.context import RequestContext
@@ -25,11 +25,11 @@ GENERATOR = "generator"
 ASYNC_GENERATOR = "async generator"
 
 
-def _name(func: Any) -> str:
+def provider_name(func: Any) -> str:
     """A provider's name, for messages: its ``__name__``, else ``partial(...)`` or its repr."""
     name = getattr(func, "__name__", None)
     if name is None and isinstance(func, functools.partial):
-        return f"partial({_name(func.func)})"
+        return f"partial({provider_name(func.func)})"
     return str(name) if name is not None else repr(func)
 
 
@@ -52,7 +52,7 @@ def provider_kind(provider: Callable[..., Any]) -> str:
     return FUNCTION
 
 
-def _provider_params(provider: Callable[..., Any], where: str) -> list[Param]:
+def provider_params(provider: Callable[..., Any], where: str) -> list[Param]:
     """The parameters to resolve for ``provider`` (a class's ``__init__`` ones, ``self``
     skipped); ``where`` names the controller in the ``ConfigurationError``."""
     target = _call_target(provider)
@@ -62,7 +62,7 @@ def _provider_params(provider: Callable[..., Any], where: str) -> list[Param]:
             return [] if init is object.__init__ else controller_params(init, skip_first=True)
         return controller_params(target)
     except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{where}: cannot inspect provider {_name(provider)}: {exc}") from exc
+        raise ConfigurationError(f"{where}: cannot inspect provider {provider_name(provider)}: {exc}") from exc
 
 
 def _first_untracked(agen: Any) -> Awaitable[Any]:
@@ -83,9 +83,9 @@ def _first_untracked(agen: Any) -> Awaitable[Any]:
     return first
 
 
-def _make_create(func: Callable[..., Any], name: str, kind: str,
+def make_create(func: Callable[..., Any], name: str, kind: str,
                  args: list[tuple[str, Resolver]], is_async: bool,
-                 keep: Callable[[RequestContext, _Exit], None], app_owned: bool = False,
+                 keep: Callable[[RequestContext, Exit], None], app_owned: bool = False,
                  ) -> Callable[[RequestContext], Any]:
     """The function that calls the provider once with its resolved arguments (and keeps a
     generator's cleanup with ``keep``; ``app_owned``: until the application stops)."""
@@ -100,7 +100,7 @@ def _make_create(func: Callable[..., Any], name: str, kind: str,
             value = next(gen)
         except StopIteration:
             raise no_value() from None
-        keep(ctx, _Exit(gen, name, False))
+        keep(ctx, Exit(gen, name, False))
         return value
 
     if not is_async:
@@ -134,6 +134,6 @@ def _make_create(func: Callable[..., Any], name: str, kind: str,
             value = await (_first_untracked(agen) if app_owned else agen.__anext__())
         except StopAsyncIteration:
             raise no_value() from None
-        keep(ctx, _Exit(agen, name, True))
+        keep(ctx, Exit(agen, name, True))
         return value
     return call_async

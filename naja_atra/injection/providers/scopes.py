@@ -21,9 +21,9 @@ from typing_extensions import Literal
 
 from ...http.errors import InjectionError
 from ..params import Resolver
-from .app_scope import _MISSING, AppScope, app_scope_of
-from .cleanups import _keep_for_request
-from .kinds import _make_create
+from .app_scope import MISSING, AppScope, app_scope_of
+from .cleanups import keep_for_request
+from .kinds import make_create
 
 if TYPE_CHECKING:
     from ...app.application import Application
@@ -54,24 +54,24 @@ def scoped_resolver(app: Application, func: Callable[..., Any], name: str, kind:
     if app_owned:
         store = app_scope_of(app)
         assert store is not None
-        create = _make_create(func, name, kind, args, is_async, lambda ctx, e: store.keep(e), app_owned=True)
+        create = make_create(func, name, kind, args, is_async, lambda ctx, e: store.keep(e), app_owned=True)
         if scope == "app":
             return _app_cached(store, create, func, is_async)
         return create
-    create = _make_create(func, name, kind, args, is_async, _keep_for_request)
+    create = make_create(func, name, kind, args, is_async, keep_for_request)
     if scope == "request":
         return _request_cached(create, f"naja_atra.providers.{id(func):x}", is_async)
     return create
 
 
 def _cached(ctx: RequestContext, key: str) -> tuple[dict[str, Any], Any]:
-    """The request's state dict and the value kept under ``key`` (``_MISSING`` if none yet);
+    """The request's state dict and the value kept under ``key`` (``MISSING`` if none yet);
     a creation that already failed in this request fails again (its errors are reported once)."""
     state = ctx.state
     if state is None:
         state = ctx.state = {}
-        return state, _MISSING
-    value = state.get(key, _MISSING)
+        return state, MISSING
+    value = state.get(key, MISSING)
     if value is _FAILED:
         raise InjectionError([])
     return state, value
@@ -82,7 +82,7 @@ def _request_cached(create: Callable[[RequestContext], Any], key: str, is_async:
     if not is_async:
         def resolve(ctx: RequestContext) -> Any:
             state, value = _cached(ctx, key)
-            if value is not _MISSING:
+            if value is not MISSING:
                 return value
             try:
                 value = create(ctx)
@@ -95,7 +95,7 @@ def _request_cached(create: Callable[[RequestContext], Any], key: str, is_async:
 
     async def resolve_async(ctx: RequestContext) -> Any:
         state, value = _cached(ctx, key)
-        if value is not _MISSING:
+        if value is not MISSING:
             return value
         try:
             value = await create(ctx)
@@ -112,15 +112,15 @@ def _app_cached(store: AppScope, create: Callable[[RequestContext], Any], key: A
     values = store.values
     if not is_async:
         def resolve(ctx: RequestContext) -> Any:
-            value = values.get(key, _MISSING)
-            if value is _MISSING:
+            value = values.get(key, MISSING)
+            if value is MISSING:
                 value = store.get(key, create, ctx)
             return value
         return resolve
 
     async def resolve_async(ctx: RequestContext) -> Any:
-        value = values.get(key, _MISSING)
-        if value is _MISSING:
+        value = values.get(key, MISSING)
+        if value is MISSING:
             value = await store.get_async(key, create, ctx)
         return value
     return resolve_async
