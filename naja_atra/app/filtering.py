@@ -1,47 +1,62 @@
-"""Matching request filters to routes, once at build where the route's path is fixed."""
+"""Matching request filters to routes, once at build where the route's path is fixed.
+
+A filter's ``path`` is written in the path dialect of routes and static mappings
+(docs/paths.md) and matched by :class:`naja_atra.routing.wildcards.WildcardPattern`, so
+``@request_filter("/a/*")`` runs for exactly the requests ``@route("/a/*")`` can take. A
+filter's ``regexp`` is tried like a route's: against the path, then without its leading
+``/``.
+"""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Optional, Pattern, Sequence
+from typing import Any, Callable, Optional, Sequence
 
+from ..routing.patterns import compile_path
+from ..routing.wildcards import WildcardPattern, match_regexp
 from .routes import FilterSpec, Route
 
-_PLAIN = re.compile(r"[^{}*]*\Z")
 
-
-def wildcard_regex(path: str) -> Pattern[str]:
-    """A filter path with ``*`` (one segment) and ``**`` (any depth) as a full-match regex."""
-    out = []
-    i = 0
-    while i < len(path):
-        if path.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif path[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        else:
-            out.append(re.escape(path[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+def _describe(func: Callable[..., Any]) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
 
 class CompiledFilter:
-    """A filter function with its path test compiled."""
+    """A filter function with its path test compiled; ``ValueError`` names a bad pattern."""
 
-    __slots__ = ("func", "_test")
+    __slots__ = ("func", "_test")  # _test(path) is None when the filter does not apply
 
     def __init__(self, spec: FilterSpec) -> None:
         self.func: Callable[..., Any] = spec.func
+        self._test: Callable[[str], object]
         if spec.regexp:
-            self._test = re.compile(spec.regexp).match
+            try:
+                regex = re.compile(spec.regexp)
+            except re.error as e:
+                raise ValueError(
+                    f"request filter {_describe(spec.func)}: invalid regexp {spec.regexp!r}: {e}") from e
+            self._test = lambda path: match_regexp(regex, path)
         else:
-            path = spec.path if spec.path.startswith(("/", "*")) else "/" + spec.path
-            self._test = wildcard_regex(path).match
+            try:
+                # The bound C method: one Python frame per filter and request, as before.
+                self._test = WildcardPattern(spec.path).regex.fullmatch
+            except ValueError as e:
+                raise ValueError(f"request filter {_describe(spec.func)}: {e}") from e
 
     def matches(self, path: str) -> bool:
-        """Whether the filter applies to a request for ``path``."""
+        """Whether the filter applies to a request for ``path`` (percent-decoded)."""
         return self._test(path) is not None
+
+
+def _plain_path(route: Route) -> Optional[str]:
+    """The one request path a route takes (``/a/b`` for ``a/b``), or None when its path has
+    a ``{name}``, ``*`` or ``**`` or it is a regexp route."""
+    if route.regexp or not route.path:
+        return None
+    try:
+        pattern = compile_path(route.path)
+    except ValueError:
+        return None  # a path only a custom router understands: test filters per request
+    return pattern.key if pattern.static else None
 
 
 class RouteFilters:
@@ -50,11 +65,10 @@ class RouteFilters:
     __slots__ = ("fixed", "candidates")
 
     def __init__(self, route: Optional[Route], filters: Sequence[CompiledFilter]) -> None:
-        plain = route is not None and not route.regexp and _PLAIN.match(route.path) is not None
-        if plain:
-            assert route is not None
+        path = _plain_path(route) if route is not None else None
+        if path is not None:
             self.fixed: Optional[tuple[Callable[..., Any], ...]] = tuple(
-                f.func for f in filters if f.matches(route.path))
+                f.func for f in filters if f.matches(path))
             self.candidates: tuple[CompiledFilter, ...] = ()
         else:
             self.fixed = None

@@ -1,6 +1,6 @@
 """Static resources, sans-I/O: which file a path maps to, its headers, conditional GET, streaming.
 
-The ``resources`` mapping of ``server.start(resources=...)`` (SPEC.md) maps URL patterns to
+The ``resources`` mapping of ``server.start(resources=...)`` maps URL patterns to
 folders::
 
     {"/p/*": "/srv/a",    # /p/x.txt -> /srv/a/x.txt            (one segment below /p/)
@@ -20,6 +20,8 @@ import re
 from datetime import timezone
 from typing import IO, Any, Iterator, Mapping, Optional, Union
 
+from ..routing.patterns import SegmentKind
+from ..routing.wildcards import WildcardPattern
 from .headers import HeaderMap
 
 __all__ = [
@@ -42,34 +44,28 @@ _FORBIDDEN_CHARS: tuple[str, ...] = ("\x00", "\\", ":") if os.name == "nt" else 
 class StaticRule:
     """One compiled entry of the resources mapping.
 
-    A request path (without its leading ``/``) matches when it starts with :attr:`prefix`
-    and the rest, the *relative path*, is one segment (or any number when :attr:`deep`) and
-    ends with :attr:`suffix` (after at least one more character). The file is
-    ``root/<relative path>``.
+    The URL pattern is written in the path dialect of routes and request filters
+    (docs/paths.md) and matches the same paths they would; a pattern with no ``*``, ``**``
+    nor ``{name}`` is a folder mount: ``"/static"`` and ``"/static/"`` mean
+    ``"/static/**"``, and ``"/"`` means ``"/**"``. The file for a matching path is
+    ``root/<served part>``, the served part being the path from its first segment that is
+    not plain text in the pattern: ``/p/**`` maps ``/p/a/b.txt`` to ``root/a/b.txt``,
+    ``*.css`` maps ``/x.css`` to ``root/x.css``, ``**.js`` maps ``/a/b.js`` to ``root/a/b.js``.
     """
 
-    __slots__ = ("pattern", "prefix", "deep", "suffix", "root", "real_root", "_inside")
+    __slots__ = ("pattern", "matcher", "root", "real_root", "_inside")
 
     def __init__(self, pattern: str, root: Union[str, os.PathLike[str]]) -> None:
         self.pattern: str = pattern
-        self.prefix, self.deep, self.suffix = _parse_pattern(pattern)
+        self.matcher: WildcardPattern = _compile_pattern(pattern)
         self.root: str = os.path.abspath(os.fspath(root))
         # Resolved once: every served file's real path must lie under it.
         self.real_root: str = os.path.realpath(self.root)
         self._inside = self.real_root if self.real_root.endswith(os.sep) else self.real_root + os.sep
 
     def relative(self, path: str) -> Optional[str]:
-        """The part of ``path`` (no leading ``/``) this rule maps into its root, or None."""
-        if not path.startswith(self.prefix):
-            return None
-        rel = path[len(self.prefix):]
-        if not rel or (not self.deep and "/" in rel):
-            return None
-        if self.suffix:
-            name = rel[rel.rfind("/") + 1:]
-            if len(name) <= len(self.suffix) or not name.endswith(self.suffix):
-                return None
-        return rel
+        """The served part of ``path`` (no leading ``/``) if this rule's pattern matches it, or None."""
+        return self.matcher.tail("/" + path)
 
     def file_for(self, rel: str) -> Optional[str]:
         """The real path of the regular file ``root/rel``, if it exists and lies under the root."""
@@ -84,31 +80,26 @@ class StaticRule:
         return f"StaticRule({self.pattern!r}, {self.root!r})"
 
 
-def _parse_pattern(pattern: str) -> tuple[str, bool, str]:
-    """Split a pattern into (prefix, deep, suffix).
+def _compile_pattern(pattern: str) -> WildcardPattern:
+    """Compile a resources key: ``"/p/*"``, ``"**.js"``; a plain ``"/s"`` becomes ``"/s/**"``.
 
-    ``"/p/*"`` -> ``("p/", False, "")``; ``"**.js"`` -> ``("", True, ".js")``;
-    ``"/s"`` -> ``("s/", True, "")``.
+    ``ValueError`` for what a route path refuses too (``**`` between two segments, two
+    wildcards, ``{}``...) and for an empty, ``.`` or ``..`` plain segment, which no served
+    path can have.
     """
     if not isinstance(pattern, str):
         raise TypeError(f"A static resource pattern must be a str, not {type(pattern).__name__}")
-    key = pattern.lstrip("/")
-    star = key.find("*")
-    if star < 0:
-        # A plain prefix ("/static", "/static/", "/") serves everything below it.
-        prefix, deep, suffix = key.rstrip("/"), True, ""
-        prefix = prefix + "/" if prefix else ""
-    else:
-        prefix, rest = key[:star], key[star:]
-        deep = rest.startswith("**")
-        suffix = rest[2:] if deep else rest[1:]
-        if prefix and not prefix.endswith("/"):
-            raise ValueError(f"Static resource pattern {pattern!r}: a wildcard must start a path segment")
-        if "*" in suffix or "/" in suffix:
-            raise ValueError(f"Static resource pattern {pattern!r}: only one wildcard, in the last segment")
-    if any(seg in ("", ".", "..") for seg in prefix.split("/")[:-1]):
-        raise ValueError(f"Static resource pattern {pattern!r}: empty, '.' or '..' path segment")
-    return prefix, deep, suffix
+    try:
+        compiled = WildcardPattern(pattern or "/")
+        if compiled.plain:
+            # A folder mount ("/static", "/static/", "/"): everything below it.
+            compiled = WildcardPattern(pattern.rstrip("/") + "/**")
+    except ValueError as e:
+        raise ValueError(f"Static resource {e}") from None
+    for segment in compiled.pattern.segments:
+        if segment.kind is SegmentKind.LITERAL and segment.key in ("", ".", ".."):
+            raise ValueError(f"Static resource pattern {pattern!r}: empty, '.' or '..' path segment")
+    return compiled
 
 
 class StaticMapping:
@@ -131,28 +122,39 @@ class StaticMapping:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def resolve(self, path: str) -> Optional[str]:
-        """The absolute real path of the regular file for the percent-decoded ``path``, or None.
+    def matches(self, path: str) -> Iterator[tuple[StaticRule, str]]:
+        """The rules whose pattern matches the percent-decoded ``path``, in order, each with
+        its served part; none for an unsafe path, whatever the patterns.
 
-        None for: no matching rule or no such file; a directory; any ``.``, ``..`` or empty
-        segment (``/p/../x``, ``/p//x``, a trailing ``/``); NUL or backslash anywhere; a file
-        whose real path (symlinks resolved) is outside its rule's real root.
+        Unsafe: any ``.``, ``..`` or empty segment (``/p/../x``, ``/p//x``, a trailing ``/``),
+        or a NUL or backslash anywhere (and a colon on Windows). Routes and filters match such
+        paths like any other: one of the two documented differences (docs/paths.md).
         """
         if not self.rules or not path:
-            return None
+            return
         rel_path = path[1:] if path[0] == "/" else path
         if not rel_path or any(ch in rel_path for ch in _FORBIDDEN_CHARS):
-            return None
+            return
         # One check for the whole path, so that no rule ever sees a traversal or a directory.
         for segment in rel_path.split("/"):
             if segment in ("", ".", ".."):
-                return None
+                return
         for rule in self.rules:
             rel = rule.relative(rel_path)
             if rel is not None:
-                found = rule.file_for(rel)
-                if found is not None:
-                    return found
+                yield rule, rel
+
+    def resolve(self, path: str) -> Optional[str]:
+        """The absolute real path of the regular file for the percent-decoded ``path``, or None.
+
+        None for: no matching rule or no such file; a directory; an unsafe path (see
+        :meth:`matches`); a file whose real path (symlinks resolved) is outside its rule's
+        real root.
+        """
+        for rule, rel in self.matches(path):
+            found = rule.file_for(rel)
+            if found is not None:
+                return found
         return None
 
     def __repr__(self) -> str:

@@ -11,13 +11,17 @@ A path is split on ``/`` into segments; each segment is one of:
 
 Captures are named by the ``{name}`` they come from; the (single) wildcard of a
 pattern, ``*`` or ``**``, is captured under the name ``"*"``.
+
+This grammar is the one path dialect of the package (docs/paths.md): request filters and
+static mappings compile their patterns here too and match them with
+:mod:`naja_atra.routing.wildcards`, which turns the same segments into one whole-path regex.
 """
 from __future__ import annotations
 
 import enum
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 __all__ = [
     "WILDCARD",
@@ -25,6 +29,7 @@ __all__ = [
     "Segment",
     "SegmentKind",
     "compile_path",
+    "segment_source",
     "split_path",
 ]
 
@@ -55,13 +60,15 @@ class Segment:
     segments (so ``{a}.txt`` and ``{b}.txt`` share a node; names are kept per route).
     ``regex`` is full-matched against one segment (mixed) or the rest of the path (rest); a
     rest segment that is exactly ``**`` has no regex. ``names`` are the capture names, in
-    the order of the regex groups.
+    the order of the regex groups. ``parts`` is the segment as written, split into literal
+    text (even indexes) and capture tokens (odd indexes: ``{name}``, ``*`` or ``**``).
     """
 
     kind: SegmentKind
     key: str
     regex: Optional[re.Pattern[str]] = None
     names: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ def _compile_segment(path: str, text: str) -> Segment:
         if "{" in literal or "}" in literal:
             raise ValueError(f"path {path!r}: unbalanced '{{' or '}}' in segment {text!r}")
     if not tokens:
-        return Segment(SegmentKind.LITERAL, text)
+        return Segment(SegmentKind.LITERAL, text, parts=(text,))
 
     names: list[str] = []
     for token in tokens:
@@ -163,14 +170,30 @@ def _compile_segment(path: str, text: str) -> Segment:
     if len(tokens) == 1 and not literals[0] and not literals[1]:
         # The whole segment is one capture: no regex needed.
         if is_rest:
-            return Segment(SegmentKind.REST, "**", None, (WILDCARD,))
-        return Segment(SegmentKind.PARAM, "", None, tuple(names))
+            return Segment(SegmentKind.REST, "**", None, (WILDCARD,), tuple(parts))
+        return Segment(SegmentKind.PARAM, "", None, tuple(names), tuple(parts))
 
-    # Each capture is greedy and non-empty; within one segment ``.`` cannot meet a "/",
-    # and DOTALL lets a decoded %0A through like any other character.
-    source = "".join(
-        re.escape(part) if i % 2 == 0 else "(.+)" for i, part in enumerate(parts)
-    )
+    # Matched against one segment (mixed) or the joined rest (rest): "." never meets a "/"
+    # in the first case and must in the second, so every capture can be "(.+)" here.
+    source = segment_source(parts, one_segment="(.+)")
     regex = re.compile(source, re.DOTALL)
     kind = SegmentKind.REST if is_rest else SegmentKind.MIXED
-    return Segment(kind, source, regex, tuple(names))
+    return Segment(kind, source, regex, tuple(names), tuple(parts))
+
+
+def segment_source(parts: Sequence[str], one_segment: str) -> str:
+    """The regex source of a segment's ``parts``: literal text escaped, each capture greedy
+    and non-empty.
+
+    ``**`` becomes ``(.+)`` (any characters, ``/`` included: compile with DOTALL so that a
+    decoded ``%0A`` is one too); ``*`` and ``{name}`` become ``one_segment``, which is
+    ``(.+)`` where the text matched is one segment already (the trie) and ``([^/]+)`` where
+    it is a whole path (:mod:`naja_atra.routing.wildcards`).
+    """
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+        else:
+            out.append("(.+)" if part == "**" else one_segment)
+    return "".join(out)

@@ -99,10 +99,21 @@ def test_rules_are_tried_in_order_and_fall_through(site: Path, tmp_path: Path) -
     assert mapping.resolve("/p/only_here.txt") == real(other / "only_here.txt")
 
 
-@pytest.mark.parametrize("bad", ["/p/*/x", "/p/a*", "/p/**/*.js", "/p/*.c*", "/a/../*", "/a//*"])
+@pytest.mark.parametrize("bad", ["/p/**/*.js", "/p/*.c*", "/p/**/x", "/p/{x", "/a/../*", "/a//*"])
 def test_bad_patterns_fail_at_construction(bad: str) -> None:
     with pytest.raises(ValueError):
         StaticMapping({bad: "/tmp"})
+
+
+def test_wildcards_anywhere_a_route_allows_them(site: Path) -> None:
+    # docs/paths.md: one dialect, so "/p/*/x" and "/p/a*" (refused before) map like routes;
+    # the file is the path from the first segment with a wildcard on.
+    mapping = StaticMapping({"/p/*/b.txt": str(site), "/q/to*": str(site), "/r/{name}.css": str(site)})
+    assert mapping.resolve("/p/d/b.txt") == real(site / "d/b.txt")
+    assert mapping.resolve("/p/d/e/b.txt") is None
+    assert mapping.resolve("/q/top.js") == real(site / "top.js")
+    assert mapping.resolve("/q/to") is None
+    assert mapping.resolve("/r/x.css") == real(site / "x.css")
 
 
 def test_empty_mapping() -> None:
