@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Generator, Optional, Sequence
 from ..app.routes import Route, RouteMatch, Router, RoutingInput
 from ..hooks.specs import hookimpl
 from ..http.errors import HttpError, MethodNotAllowed
+from ..http.file_response import guess_type
 from ..http.request import Request
 from ..http.results import StaticFile
-from ..http.static_files import StaticMapping, guess_type
+from ..http.static_files import StaticMapping
 
 if TYPE_CHECKING:
     from ..app.application import Application

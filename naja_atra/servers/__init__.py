@@ -2,7 +2,7 @@
 
 Both implement :class:`Server`; :func:`make_server` picks one from
 ``ServerConfig.prefer_coroutine``. Both turn bytes into requests with the same
-:class:`~naja_atra.servers.common.RequestReader`, so framing, limits and error answers match.
+:class:`~naja_atra.http.connection.RequestReader`, so framing, limits and error answers match.
 
 Timeouts (``Limits``), identical in both drivers:
 

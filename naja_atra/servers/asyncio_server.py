@@ -1,9 +1,9 @@
 """The asyncio driver: an ``asyncio.Protocol`` per connection (no streams: this is the fast path).
 
 Bytes arrive in ``data_received`` and go straight into the connection's
-:class:`~naja_atra.servers.common.RequestReader`; each complete request runs
+:class:`~naja_atra.http.connection.RequestReader`; each complete request runs
 ``dispatcher.handle_async`` in a task, and the :class:`Outgoing` it returns is written with
-``transport.write`` (awaiting a drain between the pieces of a streamed body when the
+``transport.write`` after ``encode_head`` (awaiting a drain between the pieces of a file body when the
 transport asks us to pause).
 
 Timeouts use one lazily re-armed timer per connection: a phase change only stores a new

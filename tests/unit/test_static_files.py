@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from naja_atra.http.file_response import file_headers, guess_type, iter_file, make_etag, not_modified
 from naja_atra.http.headers import HeaderMap
-from naja_atra.http.static_files import (
-    StaticMapping,
-    file_headers,
-    guess_type,
-    iter_file,
-    make_etag,
-    not_modified,
-)
+from naja_atra.http.static_files import StaticMapping
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ from naja_atra import (
     hookimpl,
 )
 from naja_atra.adapters.wsgi import HOP_BY_HOP, READ_SIZE, WEBSOCKET_REFUSED, StreamAborted, WsgiAdapter
+from naja_atra.http.file_response import FileChunks
 from naja_atra.http.limits import Limits
-from naja_atra.http.static_files import FileChunks
 from naja_atra.testing.encoding import multipart
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
