@@ -37,7 +37,6 @@ from naja_atra import (
     WebsocketSession,
     hookimpl,
 )
-from naja_atra.adapters.asgi import AsgiAdapter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC_ROOT = os.path.join(HERE, "deploy_static")
@@ -200,13 +199,17 @@ async def async_route(name: str = Parameter("name", default="anon")) -> dict[str
 
 
 # -- WebSocket -------------------------------------------------------------------------------------
-#: The close reasons the echo endpoint saw, newest last (the checks read them back over a socket).
-closed: list[WebsocketCloseReason] = []
+#: The query parameter that names an echo connection whose close is to be recorded.
+CLOSE_TAG = "tag"
+#: How each tagged echo connection was closed, by its tag. The checks tag every connection they
+#: close, then ask for that tag's close over another, untagged connection (not recorded: the
+#: asking connections' own closes can never be mistaken for the one asked about).
+closes: dict[str, WebsocketCloseReason] = {}
 
 
 @app.websocket_handler(endpoint="/ws/echo/{room}")
 class EchoHandler(WebsocketHandler):
-    """Greets, echoes text and binary, closes on request, reports the last close it saw."""
+    """Greets, echoes text and binary, closes on request, reports how a tagged connection closed."""
 
     def on_handshake(self, request: WebsocketRequest) -> Any:
         headers = {"X-Deploy-WS": "accepted"}
@@ -220,9 +223,9 @@ class EchoHandler(WebsocketHandler):
         session.send(f"welcome {request.path_values['room']} {request.get_parameter('user', '-')}")
 
     def on_text_message(self, session: WebsocketSession, message: str) -> None:
-        if message == "last-close":
-            last = closed[-1] if closed else None
-            session.send(f"{last.code} {last.reason}" if last is not None else "none")
+        if message.startswith("close-of:"):  # "close-of:TAG" -> "CODE REASON", or "none" (not closed yet)
+            reason = closes.get(message[len("close-of:"):])
+            session.send(f"{reason.code} {reason.reason}" if reason is not None else "none")
         elif message.startswith("close:"):
             session.close(message[len("close:"):], 4001)
         else:
@@ -233,7 +236,9 @@ class EchoHandler(WebsocketHandler):
         session.send(message[::-1])
 
     def on_close(self, session: WebsocketSession, reason: WebsocketCloseReason) -> None:
-        closed.append(reason)
+        tag = session.request.get_parameter(CLOSE_TAG)
+        if tag:
+            closes[tag] = reason
 
 
 @app.websocket_handshake(endpoint="/ws/refuse")
@@ -241,8 +246,6 @@ def refuse(request: WebsocketRequest) -> Any:
     return 403, {"X-Refused": "yes"}
 
 
-#: The ASGI entry point while ``Application`` is not callable itself; once it is (see
-#: ``naja_atra.asgi``), this is ``app``.
-asgi_app: Any = app if callable(app) else AsgiAdapter(app)
-#: The WSGI entry point (``gunicorn tests.deploy_app:wsgi_app``); WSGI has no WebSocket.
+#: The WSGI entry point (``gunicorn tests.deploy_app:wsgi_app``; WSGI has no WebSocket). The ASGI
+#: entry point is ``app`` itself (``uvicorn tests.deploy_app:app``).
 wsgi_app = app.wsgi

@@ -13,67 +13,15 @@ import json
 import secrets
 import struct
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
 
 import websocket
 
 from naja_atra import SESSION_COOKIE_NAME
 
-from .deploy_app import MAX_BODY, STREAM_PIECES, SUBPROTOCOL, big_payload
+from .deploy_app import CLOSE_TAG, MAX_BODY, STREAM_PIECES, SUBPROTOCOL, big_payload
+from .support import Client
 
 TIMEOUT = 10.0
-
-
-@dataclass
-class Reply:
-    """A response: status, headers and the whole body."""
-
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def header(self, name: str) -> Optional[str]:
-        return self.headers.get(name)
-
-
-class _Http:
-    """``http.client`` against one server (``base_url`` may carry a path prefix)."""
-
-    def __init__(self, base_url: str) -> None:
-        url = urlsplit(base_url)
-        assert url.scheme == "http" and url.hostname and url.port, base_url
-        self.host, self.port, self.prefix = url.hostname, url.port, url.path.rstrip("/")
-
-    def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
-
-    def request(self, method: str, path: str, body: Optional[bytes] = None,
-                headers: Optional[dict[str, str]] = None,
-                conn: Optional[http.client.HTTPConnection] = None) -> Reply:
-        own = conn is None
-        c = conn or self.connection()
-        try:
-            c.request(method, self.prefix + path, body=body, headers=headers or {})
-            r = c.getresponse()
-            return Reply(r.status, r.headers, r.read())
-        finally:
-            if own:
-                c.close()
-
-    def get(self, path: str, headers: Optional[dict[str, str]] = None) -> Reply:
-        return self.request("GET", path, headers=headers)
-
-    def post(self, path: str, body: bytes, content_type: str) -> Reply:
-        return self.request("POST", path, body, {"Content-Type": content_type})
 
 
 def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
@@ -89,7 +37,7 @@ def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[b
 
 def check_http(base_url: str) -> None:
     """Assert every HTTP behaviour of the deploy app at ``base_url``."""
-    client = _Http(base_url)
+    client = Client.for_url(base_url, TIMEOUT)
 
     # Plain text, HEAD, JSON.
     reply = client.get("/hello")
@@ -113,15 +61,15 @@ def check_http(base_url: str) -> None:
 
     # Bodies: a form, JSON, a multipart upload big enough to arrive in several pieces.
     form = b"name=kim&age=42"
-    reply = client.post("/form", form, "application/x-www-form-urlencoded")
+    reply = client.post("/form", form, content_type="application/x-www-form-urlencoded")
     assert (reply.status, reply.text) == (200, "form kim 42"), reply
-    assert client.post("/form", b"name=kim&age=old", "application/x-www-form-urlencoded").status == 400
-    reply = client.post("/json-body", json.dumps({"b": 2, "a": [1]}).encode(), "application/json")
+    assert client.post("/form", b"name=kim&age=old", content_type="application/x-www-form-urlencoded").status == 400
+    reply = client.post("/json-body", json.dumps({"b": 2, "a": [1]}).encode(), content_type="application/json")
     assert reply.json() == {"received": {"b": 2, "a": [1]}, "keys": ["a", "b"]}, reply
-    assert client.post("/json-body", b"{broken", "application/json").status == 400
+    assert client.post("/json-body", b"{broken", content_type="application/json").status == 400
     content = secrets.token_bytes(300 * 1024)
     body, content_type = _multipart({"note": "upload ✓"}, "data.bin", content)
-    reply = client.post("/upload", body, content_type)
+    reply = client.post("/upload", body, content_type=content_type)
     assert reply.json() == {"filename": "data.bin", "size": len(content),
                             "sha256": hashlib.sha256(content).hexdigest(), "note": "upload ✓"}, reply
 
@@ -213,31 +161,28 @@ def check_http(base_url: str) -> None:
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
-def _wait_for(predicate: Callable[[], Optional[str]], timeout: float = 5.0) -> str:
-    """Poll ``predicate`` until it returns a value (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
-
-
-def _last_close(ws_url: str, expected: set[str]) -> str:
-    """The echo endpoint's last close reason ("code reason"), once it is one of ``expected``."""
-    def probe() -> Optional[str]:
-        ws = websocket.create_connection(ws_url + "/ws/echo/probe", timeout=TIMEOUT)
-        try:
-            ws.recv()  # welcome
-            ws.send("last-close")
+def _close_of(ws_url: str, tag: str) -> str:
+    """How the echo connection tagged ``tag`` was closed, as the server's ``on_close`` saw it
+    ("code reason"): asked (bounded) over one untagged connection until it has been recorded.
+    Only that connection's close is recorded under ``tag`` (the asking connection is untagged,
+    its own close is not recorded at all), so the answer is about that connection whatever
+    order the server runs the ``on_close`` callbacks in."""
+    ws = websocket.create_connection(ws_url + "/ws/echo/probe", timeout=TIMEOUT)
+    try:
+        assert ws.recv() == "welcome probe -"
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            ws.send(f"close-of:{tag}")
             answer = ws.recv()
-            assert isinstance(answer, str)
-            return answer if answer in expected else None
-        finally:
-            ws.close()
-    return _wait_for(probe)
+            assert isinstance(answer, str), answer
+            if answer != "none":
+                return answer
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server recorded no close of the connection tagged {tag!r} "
+                                     f"within {TIMEOUT} s")
+            time.sleep(0.02)
+    finally:
+        ws.close()
 
 
 def _refused_status(url: str) -> int:
@@ -251,8 +196,10 @@ def _refused_status(url: str) -> int:
 
 def check_websocket(ws_url: str) -> None:
     """Assert the WebSocket behaviour of the deploy app at ``ws_url`` (``ws://host:port``)."""
-    # Handshake through the pipeline: path value, query, subprotocol, the handler's header.
-    ws = websocket.create_connection(ws_url + "/ws/echo/lobby?user=kim", timeout=TIMEOUT,
+    # Handshake through the pipeline: path value, query, subprotocol, the handler's header. The
+    # tag (a query parameter the greeting ignores) names the connection whose close is checked.
+    tag = secrets.token_hex(8)
+    ws = websocket.create_connection(ws_url + f"/ws/echo/lobby?user=kim&{CLOSE_TAG}={tag}", timeout=TIMEOUT,
                                      subprotocols=["other", SUBPROTOCOL])
     try:
         assert ws.subprotocol == SUBPROTOCOL, ws.subprotocol
@@ -274,10 +221,12 @@ def check_websocket(ws_url: str) -> None:
         ws.shutdown()  # type: ignore[no-untyped-call]  # just drop the socket
     # on_close saw the client's code (some ASGI servers do not pass the code of a client's
     # close on: then it is a normal or abnormal closure without reason).
-    _last_close(ws_url, {"1000 done", "1000 ", "1005 ", "1006 "})
+    closed = _close_of(ws_url, tag)
+    assert closed in {"1000 done", "1000 ", "1005 ", "1006 "}, closed
 
     # Without a subprotocol offered, none is chosen.
-    ws = websocket.create_connection(ws_url + "/ws/echo/plain", timeout=TIMEOUT)
+    tag = secrets.token_hex(8)
+    ws = websocket.create_connection(ws_url + f"/ws/echo/plain?{CLOSE_TAG}={tag}", timeout=TIMEOUT)
     try:
         assert ws.subprotocol is None
         assert ws.recv() == "welcome plain -"
@@ -288,7 +237,8 @@ def check_websocket(ws_url: str) -> None:
         assert struct.unpack("!H", frame.data[:2])[0] == 4001 and frame.data[2:] == b"bye", frame.data
     finally:
         ws.shutdown()  # type: ignore[no-untyped-call]  # just drop the socket
-    _last_close(ws_url, {"4001 bye"})
+    closed = _close_of(ws_url, tag)
+    assert closed == "4001 bye", closed
 
     # Refusals: the handshake callable's status, no endpoint at all.
     assert _refused_status(ws_url + "/ws/refuse") == 403

@@ -262,8 +262,6 @@ def test_an_upgrade_request_on_an_http_scope_is_not_a_websocket() -> None:
 
 def test_the_application_itself_is_the_asgi_app() -> None:
     app = basic_app()
-    if not callable(app):
-        pytest.skip("Application.__call__ is not there yet (see naja_atra.asgi)")
 
     async def main() -> Peer:
         peer = Peer(request_event())

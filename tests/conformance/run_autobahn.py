@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,11 @@ from typing import Any, Iterator, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
+if sys.path[:1] != [str(REPO_ROOT)]:  # run as a script: ``tests.support`` comes from this checkout
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support import free_port, python_env, stop_process, wait_for_port  # noqa: E402
+
 SETUP_SCRIPT = REPO_ROOT.parent / "shared" / "tools" / "setup_wstest.sh"
 ECHO_APP = HERE / "echo_app.py"
 DEFAULT_WSTEST_VENV = Path("/tmp/wstest-venv")
@@ -203,7 +207,7 @@ def run_wstest(wstest: str, workdir: Path, agent: str, url: str, cases: Sequence
         try:
             code = wait_wstest(proc, log_path, timeout)
         finally:
-            stop_process(proc)
+            stop_process(proc, STOP_TIMEOUT)
     result.seconds = time.monotonic() - started
     text = log_path.read_text(encoding="utf-8", errors="replace")
     result.expected = announced_cases(text)
@@ -241,44 +245,13 @@ def run_error(code: Optional[int], timeout: float, result: RunResult, log: str, 
 # -- processes ----------------------------------------------------------------------------------
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate ``proc`` (by its PID), then kill it if it lingers; every wait is bounded."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT)
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> Optional[str]:
     """Wait until 127.0.0.1:port accepts connections; the reason it did not, or None."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return f"server exited with status {proc.returncode} before listening"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return None
-        except OSError:
-            time.sleep(0.1)
-    return f"server did not listen on 127.0.0.1:{port} within {timeout:.0f} s"
-
-
-def server_env() -> dict[str, str]:
-    """The environment of the echo server: this checkout first on the import path."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
+    try:
+        wait_for_port(port, timeout, proc)
+    except AssertionError as problem:
+        return str(problem)
+    return None
 
 
 def run_mode(mode: str, python: str, wstest: str, workdir: Path, cases: Sequence[str],
@@ -289,8 +262,9 @@ def run_mode(mode: str, python: str, wstest: str, workdir: Path, cases: Sequence
     port = free_port()
     server_log = workdir / "server.log"
     with open(server_log, "wb") as log:
-        proc = subprocess.Popen([python, str(ECHO_APP), str(port), mode], cwd=REPO_ROOT, env=server_env(),
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([python, str(ECHO_APP), str(port), mode], cwd=REPO_ROOT,
+                                env=python_env({"PYTHONUNBUFFERED": "1"}), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
         try:
             problem = wait_listening(proc, port, SERVER_START_TIMEOUT)
             if problem is not None:
@@ -302,7 +276,7 @@ def run_mode(mode: str, python: str, wstest: str, workdir: Path, cases: Sequence
                 result.error = f"server exited with status {proc.returncode} during the run; see {server_log}"
             return result
         finally:
-            stop_process(proc)
+            stop_process(proc, STOP_TIMEOUT)
 
 
 # -- report -------------------------------------------------------------------------------------

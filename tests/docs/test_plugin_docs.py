@@ -17,13 +17,10 @@ Any other ``python`` block is an error, as is a test block without an expectatio
 from __future__ import annotations
 
 import contextlib
-import http.client
 import io
-import json
 import logging
 import re
 import sys
-import threading
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +28,9 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from ..support import Client, Reply, serving
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
-WAIT = 5.0  # bound for every single wait: HTTP timeouts, server thread join
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _MARKER = re.compile(r"^<!--\s*(?:test:\s*(?P<name>[\w-]+)|(?P<compile>compile))\s*-->\s*$")
@@ -83,25 +81,11 @@ TEST_BLOCKS = {b.name: b for b in BLOCKS if b.kind == "test"}
 
 
 @dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
 class Probe:
     """What an expectation gets: the example's namespace, its app and an HTTP client."""
 
     ns: dict[str, Any]
-    port: int
+    client: Client
     stdout: str
     logs: list[logging.LogRecord] = field(default_factory=list)
 
@@ -110,14 +94,8 @@ class Probe:
         return self.ns["app"]
 
     def request(self, path: str, method: str = "GET", headers: Optional[dict[str, str]] = None) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
-        try:
-            conn.request(method, path, headers=headers or {})
-            response = conn.getresponse()
-            body = response.read()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
-        finally:
-            conn.close()
+        """The response (header names are case-insensitive: ``reply.headers["content-type"]``)."""
+        return self.client.request(method, path, headers=headers)
 
 
 @dataclass
@@ -142,21 +120,6 @@ def run_module(block: Block) -> tuple[dict[str, Any], str]:
         del sys.modules[name]
         raise
     return module.__dict__, out.getvalue()
-
-
-@contextlib.contextmanager
-def served(app: Any, prefer_coroutine: bool) -> Any:
-    try:
-        thread: threading.Thread = app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=prefer_coroutine)
-    except BaseException:
-        app.stop()  # bound but never ready: release the port
-        raise
-    try:
-        yield app.server.port
-    finally:
-        app.stop()
-        thread.join(WAIT)
-        assert not thread.is_alive(), "the server thread did not end"
 
 
 # -- what each example must show ---------------------------------------------------------
@@ -336,10 +299,6 @@ EXPECTATIONS: dict[str, Expect] = {
 #: Examples about the threading server itself (the others also run on the asyncio one).
 THREADING_ONLY = frozenset({"servers"})
 
-#: Examples written as the API is meant to work (DESIGN.md) that the framework does not
-#: support yet. strict: once the framework is fixed, the marker must go.
-KNOWN_GAPS: dict[str, str] = {}
-
 
 # -- the tests ----------------------------------------------------------------------------
 
@@ -353,7 +312,6 @@ def test_test_blocks_and_expectations_match() -> None:
     names = [b.name for b in BLOCKS if b.kind == "test"]
     assert len(names) == len(set(names)), "duplicate test block names"
     assert set(names) == set(EXPECTATIONS)
-    assert set(KNOWN_GAPS) <= set(names)
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.kind == "compile"], ids=lambda b: b.name)
@@ -365,10 +323,9 @@ def _cases() -> list[Any]:
     """Every example on the threading server; those not tied to a driver on asyncio too."""
     cases = []
     for name in EXPECTATIONS:
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[name])] if name in KNOWN_GAPS else []
-        cases.append(pytest.param(name, False, marks=marks, id=name))
+        cases.append(pytest.param(name, False, id=name))
         if name not in THREADING_ONLY:
-            cases.append(pytest.param(name, True, marks=marks, id=f"{name}-asyncio"))
+            cases.append(pytest.param(name, True, id=f"{name}-asyncio"))
     return cases
 
 
@@ -383,8 +340,8 @@ def test_example(name: str, prefer_coroutine: bool, caplog: pytest.LogCaptureFix
         ns, stdout = run_module(block)
         app = ns.get("app")
         assert isinstance(app, Application), "a test block must define `app = Application()`"
-        with served(app, prefer_coroutine) as port:
-            probe = Probe(ns, port, stdout, caplog.records)
+        with serving(app, "asyncio" if prefer_coroutine else "threading") as client:
+            probe = Probe(ns, client, stdout, caplog.records)
             expect.check(probe)
         if expect.after_stop is not None:
             expect.after_stop(probe)

@@ -1,4 +1,4 @@
-"""End to end: every argument kind of SPEC.md (markers, annotations, plain names, form
+"""End to end: every argument kind (markers, annotations, plain names, form
 posts, uploads, sessions, async controllers) over real sockets, on both drivers."""
 
 import asyncio

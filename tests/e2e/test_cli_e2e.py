@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ..support import free_port, stop_process
 
 CONTROLLERS = '''
 from naja_atra import route
@@ -32,12 +33,6 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_routes_option_prints_the_table(project: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--routes"],
                           capture_output=True, text=True, timeout=30)
@@ -49,7 +44,7 @@ def test_routes_option_prints_the_table(project: Path) -> None:
 
 @pytest.mark.parametrize("extra", [[], ["--prefer-coroutine"]])
 def test_cli_serves_a_scanned_project(project: Path, extra: list[str]) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "naja_atra", "-s", str(project), "-b", "127.0.0.1",
                              "-p", str(port), "-r", str(project / "public"), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -67,13 +62,9 @@ def test_cli_serves_a_scanned_project(project: Path, extra: list[str]) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2) as r:
             assert r.read() == b"User-agent: *\n"
     finally:
-        proc.terminate()  # SIGTERM: the CLI stops the server and exits
         try:
-            assert proc.wait(10) == 0
+            assert stop_process(proc, 10) == 0  # SIGTERM: the CLI stops the server and exits
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(5)
             if proc.stderr:
                 proc.stderr.close()
 

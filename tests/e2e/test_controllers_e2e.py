@@ -1,4 +1,4 @@
-"""End to end: SPEC.md's class controllers (a new object per request, ``@controller``
+"""End to end: class controllers (a new object per request, ``@controller``
 singletons with init arguments, class-level prefixes and default methods, regexp methods
 on a prefixed class) over real sockets, on both drivers."""
 
@@ -13,7 +13,7 @@ Serve = Callable[..., Any]
 
 
 class PlainController:
-    """A class without a class decorator (as in SPEC.md): one object per request."""
+    """A class without a class decorator (as 1.x code writes it): one object per request."""
 
     serials = itertools.count(1)
     lock = threading.Lock()

@@ -5,7 +5,7 @@ from typing import Callable
 
 from naja_atra import Application, HttpError, Response
 
-from .conftest import Client
+from ..support import Client
 
 Serve = Callable[..., Client]
 

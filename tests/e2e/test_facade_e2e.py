@@ -1,26 +1,15 @@
-"""End to end: the module-level facade of SPEC.md (``from naja_atra import route, ...`` and
-``naja_atra.server``), each case in its own Python process so ``naja_atra.default_app``
-starts empty. Every wait is bounded; every process is ended by its PID."""
+"""End to end: the module-level facade (``from naja_atra import route, ...`` and
+``naja_atra.server``, as naja-atra 1.x programs use it), each case in its own Python process
+so ``naja_atra.default_app`` starts empty. Every wait is bounded; every process is ended by
+its PID."""
 
-import http.client
-import os
-import queue
-import socket
-import subprocess
-import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 
-import naja_atra
-
-REPO_ROOT = str(Path(naja_atra.__file__).resolve().parent.parent)
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
+from ..support import Client, ScriptProcess, free_port, port_open
 
 CONTROLLER_MODULE = '''
 import asyncio
@@ -224,123 +213,19 @@ say("EXITED")
 '''
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Script:
-    """A Python script run in its own process, with its stdout lines readable with a deadline."""
-
-    def __init__(self, project: Path, script: str, *args: str) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONIOENCODING"] = "utf-8"
-        self.stderr_path = project / "stderr.log"
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(project / script), *args], cwd=str(project), env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
-        self.lines: queue.Queue[Optional[str]] = queue.Queue()
-        self.seen: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            self.lines.put(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        self.lines.put(None)
-
-    def stderr(self) -> str:
-        self._stderr.flush()
-        return self.stderr_path.read_text("utf-8", "replace")[-4000:]
-
-    def wait_for_line(self, prefix: str, timeout: float = START_TIMEOUT) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"no line {prefix!r} within {timeout}s; seen {self.seen}; stderr:\n{self.stderr()}")
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                self.lines.put(None)
-                raise AssertionError(f"process ended before {prefix!r}; seen {self.seen}; stderr:\n{self.stderr()}")
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line
-
-    def wait_for_port(self, port: int, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"process exited with {self.proc.returncode}; stderr:\n{self.stderr()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError(f"port {port} not open within {timeout}s; stderr:\n{self.stderr()}")
-
-    def send(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
-
-    def rest_of_output(self, timeout: float = STOP_TIMEOUT) -> list[str]:
-        """Every remaining stdout line once the process has ended (bounded)."""
-        self.proc.wait(timeout=timeout)
-        self._reader.join(timeout)
-        while True:
-            try:
-                line = self.lines.get_nowait()
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.seen.append(line)
-        return self.seen
-
-    def end(self) -> None:
-        """Terminate the process by its PID if it still runs; wait (bounded)."""
-        try:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(timeout=STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=STOP_TIMEOUT)
-        finally:
-            for stream in (self.proc.stdin, self.proc.stdout):
-                if stream is not None:
-                    stream.close()
-            self._stderr.close()
-
-
 def get(port: int, path: str, method: str = "GET", body: Any = None,
         headers: Optional[dict[str, str]] = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+    reply = Client(port).request(method, path, body, headers)
+    return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.body
 
 
 def port_is_closed(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except OSError:
-        return True
+    return not port_open(port, timeout=1)
+
+
+def script_process(project: Path, name: str, *args: str) -> ScriptProcess:
+    """``project/name`` run with ``args``; it reads its stdin."""
+    return ScriptProcess(project / name, *args, stdin=True)
 
 
 def write_project(root: Path) -> Path:
@@ -360,9 +245,9 @@ def project(tmp_path: Path) -> Path:
     return write_project(tmp_path)
 
 
-def test_scan_then_start_serves_the_spec_controllers(project: Path, driver: str) -> None:
+def test_scan_then_start_serves_the_example_controllers(project: Path, driver: str) -> None:
     port = free_port()
-    script = Script(project, "main.py", str(port), driver)
+    script = script_process(project, "main.py", str(port), driver)
     try:
         script.wait_for_line("SCANNED")
         script.wait_for_port(port)
@@ -402,7 +287,7 @@ def test_scan_then_start_serves_the_spec_controllers(project: Path, driver: str)
 
 def test_start_async_in_asyncio_run_with_is_ready_and_stop_from_a_thread(project: Path) -> None:
     port = free_port()
-    script = Script(project, "main_async.py", str(port))
+    script = script_process(project, "main_async.py", str(port))
     try:
         script.wait_for_line("IS_READY_BEFORE")
         script.wait_for_line("READY")
@@ -422,7 +307,7 @@ def test_start_async_in_asyncio_run_with_is_ready_and_stop_from_a_thread(project
 
 def test_start_then_stop_from_a_thread(project: Path, driver: str) -> None:
     port = free_port()
-    script = Script(project, "main_stop.py", str(port), driver)
+    script = script_process(project, "main_stop.py", str(port), driver)
     try:
         script.wait_for_line("IS_READY_BEFORE")
         script.wait_for_line("READY")

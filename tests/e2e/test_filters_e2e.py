@@ -7,13 +7,13 @@ from typing import Any, Callable
 from naja_atra import Application, Header, HttpError, Request
 from naja_atra.app.context import FilterContext
 
-from .conftest import Client
+from ..support import Client
 
 Serve = Callable[..., Client]
 
 
 def _spec_filter_app(log: list[str]) -> Application:
-    """SPEC.md's filter example, registered once with the wildcard and once with the regexp."""
+    """A 1.x-style filter, registered once with the wildcard and once with the regexp."""
     app = Application()
 
     def filter_tuple(ctx: FilterContext) -> None:

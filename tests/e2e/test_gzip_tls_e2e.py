@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 from typing import Callable
 
-import pytest
-
 from naja_atra import SESSION_COOKIE_NAME, Application, Request, Response, Session
 
-from .conftest import Client, Reply
+from ..support import Client, Reply
 
 Serve = Callable[..., Client]
 PAGE = "<!DOCTYPE html><html><body>" + "".join(f"<p>line {i}: hello, gzip</p>" for i in range(200)) + "</body></html>"
@@ -161,23 +157,7 @@ def test_streamed_gzip_to_an_http10_client(serve: Serve) -> None:
 
 
 # -- TLS ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is not available")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    try:
-        subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-             "-days", "2", "-subj", "/CN=localhost"],
-            check=True, capture_output=True, timeout=30)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        pytest.skip(f"openssl could not make a certificate: {exc}")
-    return cert, key
+# ``cert_files``: the session's self-signed certificate (tests/conftest.py).
 
 
 def _tls_get(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:

@@ -14,7 +14,7 @@ import pytest
 
 from naja_atra import Application, Cookies, Headers, JSONBody, MultipartFile, Redirect, Request, Response
 
-from .conftest import Client
+from ..support import Client
 
 Serve = Callable[..., Client]
 WAIT = 5.0

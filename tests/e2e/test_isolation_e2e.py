@@ -13,7 +13,7 @@ from naja_atra import SESSION_COOKIE_NAME, Application, Session, SessionFactory
 from naja_atra.app.context import FilterContext, RequestContext
 from naja_atra.app.routes import Route
 
-from .conftest import Client, Reply
+from ..support import Client, Reply
 
 TwoApps = tuple[Client, Client, dict[str, Any]]
 

@@ -1,7 +1,7 @@
 """Plugins through ``app.plugin_manager`` over real sockets (both drivers).
 
 Hooks run when the app is built; the built-in plugins are ``trylast``, so a user plugin
-that implements the same hook wins (DESIGN.md).
+that implements the same hook wins (docs/plugins.md, "The built-in plugins").
 """
 from __future__ import annotations
 
@@ -23,19 +23,10 @@ from naja_atra.app.routes import FilterSpec, Route, RouteMatch, RoutingInput
 from naja_atra.http.errors import ConfigurationError
 from naja_atra.injection.params import Param
 
-from .conftest import Client
+from ..support import Client, wait_until
 
 Serve = Callable[..., Client]
 hookimpl = naja_atra.hookimpl
-
-
-def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 # -- (a) the router ---------------------------------------------------------------------------
@@ -495,7 +486,7 @@ def test_lifespan_contexts_entered_at_start_and_exited_in_reverse_at_stop(serve:
     assert sorted(events) == ["enter cache", "enter db"]
     assert client.get("/state").text == "cache=open,db=open"
     app.stop()
-    assert _wait_for(lambda: len(events) == 4), events
+    assert wait_until(lambda: len(events) == 4), events
     entered = [e.split()[1] for e in events[:2]]
     exited = [e.split()[1] for e in events[2:]]
     assert [e.split()[0] for e in events] == ["enter", "enter", "exit", "exit"]
@@ -686,7 +677,7 @@ def test_a_rebuild_under_concurrent_requests(serve: Serve) -> None:
     assert client.get("/new19").text == "new"
 
 
-# -- entry-point plugins (DESIGN.md), each case in a fresh process ----------------------------------------
+# -- entry-point plugins (docs/plugins.md), each case in a fresh process ----------------------------------
 
 _ENTRY_POINT_SCRIPT = r"""
 import json, sys, urllib.error, urllib.request

@@ -1,12 +1,10 @@
-"""End to end: what a controller may return (SPEC.md): dict, str, bytes, StaticFile,
+"""End to end: what a controller may return: dict, str, bytes, StaticFile,
 Response, Redirect, tuples, HttpError, streamed ``write_bytes``; and keep-alive; over real
 sockets, on both drivers."""
 
 import asyncio
 import datetime
 import os
-import socket
-import time
 from typing import Any, Callable
 
 import pytest
@@ -24,25 +22,9 @@ from naja_atra import (
     StaticFile,
 )
 
+from ..support import exchange
+
 Serve = Callable[..., Any]
-
-
-def read_until_close(port: int, data: bytes, timeout: float = 5.0) -> tuple[bytes, bool]:
-    """Send ``data``; return what the server sends and whether it closed the connection
-    (False: the read timed out with the connection still open)."""
-    deadline = time.monotonic() + timeout
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        received = b""
-        while True:
-            s.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                piece = s.recv(65536)
-            except socket.timeout:
-                return received, False
-            if not piece:
-                return received, True
-            received += piece
 
 
 def split_response(raw: bytes) -> tuple[str, dict[str, str], bytes]:
@@ -267,7 +249,7 @@ def tuples_app() -> Application:
 
     @app.request_map("tuple_cookie_spec")
     def spec_tuple_with_cookies() -> Any:
-        # SPEC.md's example spells it ``Header({...})``: the body must still be the html.
+        # 1.x code spells it ``Header({...})`` (singular): the body must still be the html.
         cks = Cookies()
         cks["ck1"] = "keijack"
         cks["ck1"]["path"] = "/"
@@ -418,7 +400,7 @@ def stream_app() -> Application:
 
 def test_write_bytes_is_chunked_on_http_1_1(serve: Serve) -> None:
     client = serve(stream_app())
-    raw, closed = read_until_close(
+    raw, closed = exchange(
         client.port, b"GET /res/write/bytes HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert closed
     status, headers, body = split_response(raw)
@@ -443,7 +425,7 @@ def test_write_bytes_through_http_client(serve: Serve) -> None:
 
 def test_write_bytes_on_http_1_0_is_unframed_and_closes(serve: Serve) -> None:
     client = serve(stream_app())
-    raw, closed = read_until_close(client.port, b"GET /res/write/bytes HTTP/1.0\r\nHost: t\r\n\r\n")
+    raw, closed = exchange(client.port, b"GET /res/write/bytes HTTP/1.0\r\nHost: t\r\n\r\n")
     assert closed, "the end of an unframed body must be the end of the connection"
     status, headers, body = split_response(raw)
     assert status.split(" ")[1] == "200"
@@ -505,7 +487,7 @@ def test_pipelined_requests_are_answered_in_order(serve: Serve) -> None:
         return v
 
     client = serve(app)
-    raw, closed = read_until_close(client.port, b"GET /echo?v=first HTTP/1.1\r\nHost: t\r\n\r\n"
+    raw, closed = exchange(client.port, b"GET /echo?v=first HTTP/1.1\r\nHost: t\r\n\r\n"
                                                 b"GET /echo?v=second HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert closed
     first_end = raw.index(b"first") + len(b"first")

@@ -1,14 +1,15 @@
-"""End to end: SPEC.md's routing (urls, methods, 404/405, HEAD, path values, wildcards,
+"""End to end: routing (urls, methods, 404/405, HEAD, path values, wildcards,
 regular expressions, ``params=``/``headers=`` narrowing, non-ASCII paths) over real sockets,
 on both drivers."""
 
 import asyncio
-import socket
 from typing import Any, Callable
 
 import pytest
 
 from naja_atra import Application, PathValue, RegGroup, RegGroups
+
+from ..support import exchange
 
 Serve = Callable[..., Any]
 
@@ -353,7 +354,7 @@ def params_app() -> Application:
     def any_of() -> dict[str, Any]:
         return {"route": "any"}
 
-    # SPEC.md's /exact_params: several narrowed routes on one path pick one by the query.
+    # /exact_params: several narrowed routes on one path pick one by the query.
     @app.route("/exact_params", method="GET", params="a=b")
     def exact_params(a: str) -> dict[str, Any]:
         return {"result": "a=b", "a": a}
@@ -531,13 +532,7 @@ def test_404_and_405_keep_the_connection_usable(serve: Serve) -> None:
 
 def test_http_1_0_request_line(serve: Serve) -> None:
     client = serve(methods_app())
-    with socket.create_connection(("127.0.0.1", client.port), timeout=5) as s:
-        s.sendall(b"GET /rm HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            piece = s.recv(65536)
-            if not piece:
-                break
-            data += piece
+    data, closed = exchange(client.port, b"GET /rm HTTP/1.0\r\n\r\n")
+    assert closed  # an HTTP/1.0 response ends with the connection
     assert data.startswith(b"HTTP/1.0 200 ") or data.startswith(b"HTTP/1.1 200 "), data[:60]
     assert data.endswith(b"\r\n\r\nrequest_map")

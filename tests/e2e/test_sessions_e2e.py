@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional
 
 from naja_atra import SESSION_COOKIE_NAME, Application, Request, Response, Session, SessionFactory
 
-from .conftest import Client, Reply
+from ..support import Client, Reply
 
 Serve = Callable[..., Client]
 
@@ -169,7 +169,7 @@ def test_a_malformed_cookie_header_gives_a_new_session(serve: Serve) -> None:
     assert reply.text == "get:None:new=True"
 
 
-# -- a custom Session / SessionFactory, as SPEC.md shows -------------------------------------
+# -- a custom Session / SessionFactory, as 1.x programs write them --------------------------
 
 
 class MySessionImpl(Session):

@@ -3,7 +3,6 @@ traversal attempts on the wire, symlinks, HEAD, filters on static paths."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from typing import Callable
 
@@ -12,7 +11,7 @@ import pytest
 from naja_atra import Application, StaticFile
 from naja_atra.app.context import FilterContext
 
-from .conftest import Client
+from ..support import Client, exchange
 
 Serve = Callable[..., Client]
 SECRET = b"TOP-SECRET-CONTENT-42"
@@ -321,12 +320,6 @@ def test_raw_socket_helper_sanity(serve: Serve, site: Path) -> None:
     raw = _raw_get(client, "/static/%69ndex.html")
     assert _status(raw) == 200
     assert raw.endswith(b"<h1>index</h1>")
-    with socket.create_connection(("127.0.0.1", client.port), timeout=5) as s:
-        s.sendall(b"GET /static/index.html HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            piece = s.recv(65536)
-            if not piece:
-                break
-            data += piece
+    data, closed = exchange(client.port, b"GET /static/index.html HTTP/1.0\r\n\r\n")
+    assert closed  # an HTTP/1.0 response ends with the connection
     assert data.startswith(b"HTTP/1.0 200 ") or data.startswith(b"HTTP/1.1 200 ")

@@ -5,7 +5,7 @@ import threading
 
 from naja_atra import Application
 
-from .conftest import Client
+from ..support import Client
 
 
 def _blocking_app(release: threading.Event, **options: object) -> Application:

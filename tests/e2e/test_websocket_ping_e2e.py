@@ -12,7 +12,7 @@ import websocket
 
 from naja_atra import Application, WebsocketCloseReason, WebsocketSession
 
-from .conftest import Client
+from ..support import Client
 
 Serve = Callable[..., Client]
 

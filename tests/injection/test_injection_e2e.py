@@ -8,8 +8,8 @@ rendered (and restyled), model bindings, and misconfigurations failing the build
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-import http.client
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, List, Optional
@@ -38,7 +38,7 @@ from naja_atra.injection.model_binding import ModelBinding, bindings_of
 from naja_atra.injection.params import Param
 from naja_atra.injection.plan import ArgumentPlan
 
-DRIVERS = ["threading", "asyncio"]
+from ..support import DRIVERS, Client, Reply, serving
 
 
 class Color(enum.Enum):
@@ -81,36 +81,6 @@ class Opaque:
 
 
 # -- the server ----------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Client:
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def request(self, method: str, path: str, body: Any = None, headers: Optional[dict[str, str]] = None) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            r = conn.getresponse()
-            return Reply(r.status, r.headers, r.read())
-        finally:
-            conn.close()
-
-    def get(self, path: str, headers: Optional[dict[str, str]] = None) -> Reply:
-        return self.request("GET", path, headers=headers)
-
-    def post_json(self, path: str, data: Any, headers: Optional[dict[str, str]] = None) -> Reply:
-        return self.request("POST", path, json.dumps(data), {"Content-Type": "application/json", **(headers or {})})
 
 
 def typed_app() -> Application:
@@ -183,29 +153,15 @@ def typed_app() -> Application:
 @pytest.fixture(scope="module", params=DRIVERS)
 def client(request: pytest.FixtureRequest) -> Iterator[Client]:
     """One server per driver for the module; stopped after."""
-    app = typed_app()
-    app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=request.param == "asyncio")
-    try:
-        assert app.server is not None
-        yield Client(app.server.port)
-    finally:
-        app.stop()
+    with serving(typed_app(), request.param) as running:
+        yield running
 
 
 @pytest.fixture
-def serve(request: pytest.FixtureRequest) -> Iterator[Callable[[Application], Client]]:
+def serve() -> Iterator[Callable[[Application], Client]]:
     """``serve(app)`` for tests that need their own application (threading driver)."""
-    started: list[Application] = []
-
-    def start(app: Application) -> Client:
-        app.run_in_thread(host="127.0.0.1", port=0)
-        started.append(app)
-        assert app.server is not None
-        return Client(app.server.port)
-
-    yield start
-    for app in started:
-        app.stop()
+    with contextlib.ExitStack() as stack:
+        yield lambda app: stack.enter_context(serving(app))
 
 
 def errors_of(reply: Reply) -> list[dict[str, Any]]:

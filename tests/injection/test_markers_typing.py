@@ -1,4 +1,4 @@
-"""The markers and aliases at run time: typed overloads for mypy, but the objects SPEC.md
+"""The markers and aliases at run time: typed overloads for mypy, but the objects 1.x
 code expects (``Parameter`` is a ``str`` holding its value), and annotations that
 ``get_type_hints`` resolves even under ``from __future__ import annotations``."""
 from __future__ import annotations
@@ -107,7 +107,7 @@ def test_an_unresolvable_annotation_leaves_the_others_resolved() -> None:
 
 
 def test_spec_name_equals_name2() -> None:
-    """SPEC.md: ``name`` (a plain name) and ``name2=Parameter("name", ...)`` are equal."""
+    """``name`` (a plain name) and ``name2=Parameter("name", ...)`` bind the same value."""
     app = Application()
 
     @app.route("/say_hello")
@@ -138,7 +138,7 @@ def test_typed_marker_defaults_are_converted_at_build() -> None:
     app = Application()
 
     @app.route("/p")
-    def p(page: int = Parameter("page", default="1"),  # type: ignore[assignment]  # SPEC.md style: a str default
+    def p(page: int = Parameter("page", default="1"),  # type: ignore[assignment]  # 1.x style: a str default
           n: Optional[int] = Parameter("n", default=None),
           missing: Any = Parameter("m", default=None)) -> dict[str, Any]:
         return {"page": page, "n": n, "missing": missing}

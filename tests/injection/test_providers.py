@@ -30,10 +30,10 @@ from naja_atra import (
 )
 from naja_atra.injection.aliases import FromHeader, Query
 from naja_atra.injection.providers import Dependency, Depends, provider_kind
-from naja_atra.plugins import providers as providers_plugin
 from naja_atra.testing import TestClient
 
-DRIVERS = ["threading", "asyncio"]
+from ..support import DRIVERS, serving
+
 KINDS = ["function", "async function", "generator", "async generator"]
 SCOPES = ["request", "app", "transient"]
 WAIT = 5.0
@@ -42,11 +42,8 @@ WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Ve
 
 
 def make_app(**options: Any) -> Application:
-    """An isolated app with the providers plugin (registered here until it is built in)."""
-    app = Application(load_entry_points=False, **options)
-    if not app.plugin_manager.has_plugin("naja_atra.providers"):
-        app.register(providers_plugin, name="naja_atra.providers")
-    return app
+    """An isolated app (the providers plugin is built in)."""
+    return Application(load_entry_points=False, **options)
 
 
 class Log:
@@ -647,18 +644,6 @@ def test_websocket_handshakes_get_providers() -> None:
 # -- real sockets, both drivers ------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def serving(app: Application, driver: str) -> Iterator[int]:
-    thread = app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=driver == "asyncio")
-    try:
-        assert app.server is not None
-        yield app.server.port
-    finally:
-        app.stop()
-        thread.join(WAIT)  # the lifespan (app-scope teardown) ends on the server thread
-        assert not thread.is_alive(), "the server thread did not end"
-
-
 def http_get(port: int, path: str, headers: Optional[dict[str, str]] = None) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
     try:
@@ -697,9 +682,10 @@ def test_async_providers_over_real_sockets(driver: str) -> None:
     def view(s: str = Depends(session), e: str = Depends(engine, scope="app")) -> str:
         return f"{s} on {e}"
 
-    with serving(app, driver) as port:
-        assert http_get(port, "/", {"X-Client": "ann"}) == (200, "session of ann on engine")
-        assert http_get(port, "/", {"X-Client": "bob"}) == (200, "session of bob on engine")
+    # serving() joins the server thread, where the lifespan (app-scope teardown) ends.
+    with serving(app, driver) as client:
+        assert http_get(client.port, "/", {"X-Client": "ann"}) == (200, "session of ann on engine")
+        assert http_get(client.port, "/", {"X-Client": "bob"}) == (200, "session of bob on engine")
         assert log.take() == ["open ann", "engine up", "close ann", "open bob", "close bob"]
     assert log.take() == ["engine down"]
 
@@ -740,8 +726,8 @@ def test_app_scope_is_made_once_under_concurrent_first_requests(driver: str, fla
         barrier.wait(WAIT)
         results.append(http_get(port, "/"))
 
-    with serving(app, driver) as port:
-        threads = [threading.Thread(target=fire, args=(port,)) for _ in range(8)]
+    with serving(app, driver) as client:
+        threads = [threading.Thread(target=fire, args=(client.port,)) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:

@@ -16,6 +16,8 @@ from typing import Iterator, NoReturn, Optional
 
 import pytest
 
+from ..support import free_port, stop_process
+
 _START_TIMEOUT = 5.0
 
 
@@ -32,13 +34,6 @@ def require_module(name: str) -> None:
         __import__(name)
     except ImportError:
         unavailable(f"the {name!r} package is not installed (pip install 'naja_atra[{name}]')")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _pong(port: int) -> bool:
@@ -86,14 +81,8 @@ class RedisServer:
     def stop(self) -> None:
         """Stop it by its PID (SIGTERM, then SIGKILL after 5 s); idempotent."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        if process is not None:
+            stop_process(process, 5)
 
     @property
     def running(self) -> bool:

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
@@ -25,11 +24,10 @@ from naja_atra.plugins.redis_sessions import (
 )
 from naja_atra.sessions import SESSION_COOKIE_NAME, LocalSessionFactory
 
-from .conftest import RedisServer, free_port, require_module
+from ..support import DRIVERS, ROOT, free_port, serving
+from .conftest import RedisServer, require_module
 
-ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "naja_atra:session:"
-DRIVERS = ["threading", "asyncio"]
 
 
 # -- the application under test (also served by subprocesses, see serve()) ---------------------
@@ -171,18 +169,10 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture(params=DRIVERS)
-def driver(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def running(app: Application, driver: str) -> Iterator[Browser]:
-    app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=driver == "asyncio")
-    assert app.server is not None
-    try:
-        yield Browser(app.server.port)
-    finally:
-        app.stop()
+    """A ``Browser`` of ``app`` served on ``driver``; the app stops when the generator ends."""
+    with serving(app, driver) as client:
+        yield Browser(client.port)
 
 
 @pytest.fixture
@@ -563,7 +553,7 @@ def test_without_the_plugin_a_blocking_call_on_the_loop_is_reported(redis_url: s
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     app = Application(load_entry_points=False)
     factory = RedisSessionFactory(redis_url)
-    app.set_session_factory(factory)  # SPEC.md's way: no preloading, no start-time check
+    app.set_session_factory(factory)  # the 1.x way: no preloading, no start-time check
 
     @app.route("/visits")
     async def visits(session: Session) -> dict[str, Any]:

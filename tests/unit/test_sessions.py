@@ -206,7 +206,7 @@ def test_base_classes_are_abstract_where_a_subclass_must_implement() -> None:
 
 
 class SpecStyleSession(Session):
-    """The subclass of SPEC.md's example: neither max_inactive_interval nor is_valid defined."""
+    """A 1.x-style custom session: neither max_inactive_interval nor is_valid defined."""
 
     def __init__(self, session_id: str) -> None:
         super().__init__()

@@ -37,6 +37,8 @@ from naja_atra.websocket.protocol import (
 )
 from naja_atra.websocket.session import ConnectionSession, OpenSessions
 
+from ..support import wait_until
+
 WAIT = 5.0  # upper bound of any single wait
 
 
@@ -50,7 +52,7 @@ def _request() -> Request:
 # -- the client -----------------------------------------------------------------------------
 
 
-class Client:
+class WsClient:
     """A blocking WebSocket client over the protocol core."""
 
     def __init__(self, sock: socket.socket, auto_pong: bool = True) -> None:
@@ -271,10 +273,10 @@ class Runner:
         self.registry = OpenSessions()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.threads: list[threading.Thread] = []
-        self.clients: list[Client] = []
+        self.clients: list[WsClient] = []
         self.transports: list[asyncio.Transport] = []
 
-    def connect(self, handler: Handler, leftover: bytes = b"", auto_pong: bool = True, **options: Any) -> Client:
+    def connect(self, handler: Handler, leftover: bytes = b"", auto_pong: bool = True, **options: Any) -> WsClient:
         client_sock = socket.create_connection(self.listener.getsockname())
         client_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server_sock, _ = self.listener.accept()
@@ -295,7 +297,7 @@ class Runner:
                 self.loop.connect_accepted_socket(lambda: handoff, server_sock), self.loop
             )
             future.result(WAIT)
-        client = Client(client_sock, auto_pong=auto_pong)
+        client = WsClient(client_sock, auto_pong=auto_pong)
         self.clients.append(client)
         return client
 
@@ -307,7 +309,7 @@ class Runner:
             assert not thread.is_alive(), "a runner thread did not end"
         # The asyncio runner closes its transport once the client has closed: let the loop
         # get there (the connection_lost callbacks run one iteration after is_closing()).
-        assert _wait_until(lambda: all(t.is_closing() for t in self.transports))
+        assert wait_until(lambda: all(t.is_closing() for t in self.transports))
         asyncio.run_coroutine_threadsafe(asyncio.sleep(0.01), self.loop).result(WAIT)
         self.listener.close()
 
@@ -336,21 +338,12 @@ def short_close_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(run_asyncio, "CLOSE_TIMEOUT", 0.3)
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
-
-
 def _send_all(send: Callable[[Any], None], messages: list[Any]) -> None:
     for message in messages:
         send(message)
 
 
-def _client_close(client: Client, handler: Handler, code: int = 1000, reason: str = "done") -> None:
+def _client_close(client: WsClient, handler: Handler, code: int = 1000, reason: str = "done") -> None:
     """The client closes; the server must answer, close TCP and report on_close."""
     client.close(code, reason)
     seen = client.wait_eof()
@@ -375,7 +368,7 @@ def test_echo_in_order_and_one_close(runner: Runner) -> None:
         ("open",), ("text", "a"), ("binary", b"b"), ("text", "c" * 70000), ("close", 1000, "done"),
     ]
     assert handler.reason is not None and handler.reason.message == "Client asked to close connection."
-    assert _wait_until(lambda: len(runner.registry) == 0)
+    assert wait_until(lambda: len(runner.registry) == 0)
     assert handler.session is not None and handler.session.is_closed
 
 
@@ -500,7 +493,7 @@ def test_tcp_reset_reports_1006(runner: Runner) -> None:
     assert handler.closed.wait(WAIT)
     assert handler.reason is not None and handler.reason.code == 1006
     assert handler.calls[-1] == ("close", 1006, "")
-    assert _wait_until(lambda: len(runner.registry) == 0)
+    assert wait_until(lambda: len(runner.registry) == 0)
 
 
 def test_protocol_error_fails_with_its_code(runner: Runner) -> None:

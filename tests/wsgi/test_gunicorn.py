@@ -1,109 +1,64 @@
 """The WSGI adapter under real gunicorn processes (``sync`` and ``gthread`` workers).
 
-Each server is ``python -m gunicorn -w 1 -k <worker> tests.wsgi.wsgi_app:<app>`` started
-from the repository root on a free 127.0.0.1 port, waited for with a bound, and stopped by
-its PID in a ``finally`` (SIGTERM, then SIGKILL if it lingers). The shared deployment checks
-(``tests/deploy_checks.py``'s ``check_http``) run against ``wsgi_app`` when both shared
-modules exist; the other tests use ``checks_wsgi_app``. Skipped when gunicorn is not
-installed.
+Each server is ``python -m gunicorn -w 1 -k <worker> <module>:<app>`` started from the
+repository root on a free 127.0.0.1 port, waited for with a bound, and stopped by its PID in a
+``finally`` (SIGTERM, then SIGKILL if it lingers). The shared deployment checks
+(``tests/deploy_checks.py``'s ``check_http``) run against ``tests.deploy_app:wsgi_app``; the
+other tests use ``tests.wsgi.wsgi_app:checks_wsgi_app``. Skipped when gunicorn is not installed.
 """
 from __future__ import annotations
 
 import contextlib
 import http.client
-import inspect
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
 
+from ..deploy_app import MARKERS_ENV
+from ..deploy_checks import check_http
+from ..support import ROOT, ServerProcess, free_port
+
 pytest.importorskip("gunicorn")
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 15.0
 WAIT = 5.0
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 WORKERS = {"sync": ["-k", "sync"], "gthread": ["-k", "gthread", "--threads", "4"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Gunicorn(ServerProcess):
+    """One gunicorn master (and its single worker) serving ``target``; its log in ``folder``."""
 
-
-class Gunicorn:
-    """One gunicorn master (and its single worker) serving ``target``."""
-
-    def __init__(self, target: str, worker: str, env: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, target: str, worker: str, folder: Path, env: Optional[dict[str, str]] = None) -> None:
         self.target = target
         self.worker = worker
-        self.port = _free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", *WORKERS[worker], "-b", f"127.0.0.1:{self.port}",
+        port = free_port()
+        cmd = [sys.executable, "-m", "gunicorn", "-w", "1", *WORKERS[worker], "-b", f"127.0.0.1:{port}",
                "--graceful-timeout", "3", "--timeout", "30", "--log-level", "warning", target]
-        full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(f"gunicorn ({worker})", cmd, port, folder / f"gunicorn-{worker}-{port}.log", env)
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"gunicorn did not listen within {START_TIMEOUT}s:\n{self.output()}")
-
-    def stop(self) -> Optional[int]:
+    def stop(self, timeout: float = WAIT) -> Optional[int]:
         """SIGTERM (graceful: the worker finishes and exits normally), SIGKILL after 5 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.log.close()
-        return self.proc.returncode
-
-    def cleanup(self) -> None:
-        self.stop()
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
+        return super().stop(timeout)
 
 
 @contextlib.contextmanager
-def _serve(target: str, worker: str, env: Optional[dict[str, str]] = None) -> Iterator[Gunicorn]:
-    server = Gunicorn(target, worker, env)
+def _serve(target: str, worker: str, folder: Path, env: Optional[dict[str, str]] = None) -> Iterator[Gunicorn]:
+    server = Gunicorn(target, worker, folder, env)
     try:
         server.wait_ready()
         yield server
     finally:
-        server.cleanup()
+        server.stop()
 
 
 @pytest.fixture(scope="module", params=sorted(WORKERS))
-def server(request: pytest.FixtureRequest) -> Iterator[Gunicorn]:
-    with _serve("tests.wsgi.wsgi_app:checks_wsgi_app", request.param) as running:
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
+    with _serve("tests.wsgi.wsgi_app:checks_wsgi_app", request.param, tmp_path_factory.mktemp("gunicorn")) as running:
         yield running
 
 
@@ -247,50 +202,22 @@ def test_keep_alive_and_concurrency(server: Gunicorn) -> None:
 # -- lifespan at worker exit --------------------------------------------------------------------
 def test_lifespan_entered_and_left_in_the_worker(tmp_path: Path) -> None:
     marker = tmp_path / "lifespan.txt"
-    server = Gunicorn("tests.wsgi.wsgi_app:checks_wsgi_app", "sync", {"NAJA_WSGI_LIFESPAN_FILE": str(marker)})
-    try:
-        server.wait_ready()
+    with _serve("tests.wsgi.wsgi_app:checks_wsgi_app", "sync", tmp_path,
+                {"NAJA_WSGI_LIFESPAN_FILE": str(marker)}) as server:
         assert _request(server, "GET", "/hello")[0] == 200
         assert [line.split()[0] for line in marker.read_text().splitlines()] == ["enter"]
         assert server.stop() == 0
         lines = [line.split() for line in marker.read_text().splitlines()]
         assert [kind for kind, _ in lines] == ["enter", "exit"]
         assert lines[0][1] == lines[1][1] != str(os.getpid())  # in the worker process
-    finally:
-        server.cleanup()
 
 
 # -- the shared deployment checks -----------------------------------------------------------------
-def _check_http() -> Any:
-    try:
-        from tests.deploy_checks import check_http
-    except ImportError:
-        pytest.skip("tests/deploy_checks.py is not there yet")
-    from tests.wsgi import wsgi_app
-
-    if not wsgi_app.HAVE_DEPLOY_APP:
-        pytest.skip("tests/deploy_app.py is not there yet")
-    return check_http
-
-
-def _without_websocket(check: Any) -> dict[str, Any]:
-    """The keyword that turns check_http's WebSocket checks off, whichever it is named."""
-    names = inspect.signature(check).parameters
-    for name in ("websocket", "websockets", "check_websocket", "with_websocket", "ws"):
-        if name in names:
-            return {name: False}
-    for name in ("skip_websocket", "skip_ws", "no_websocket"):
-        if name in names:
-            return {name: True}
-    return {}
-
-
 @pytest.mark.parametrize("worker", sorted(WORKERS))
 def test_shared_deploy_checks(worker: str, tmp_path: Path) -> None:
-    check_http = _check_http()
     markers = tmp_path / "markers.txt"
-    with _serve("tests.wsgi.wsgi_app:wsgi_app", worker, {"NAJA_ATRA_DEPLOY_MARKERS": str(markers)}) as server:
-        check_http(server.base_url, **_without_websocket(check_http))
+    with _serve("tests.deploy_app:wsgi_app", worker, tmp_path, {MARKERS_ENV: str(markers)}) as server:
+        check_http(server.base_url)
         # The deploy app's WebSocket endpoints are refused with the WSGI explanation.
         reply = _raw(server, (f"GET /ws/echo/lobby HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                               f"Connection: Upgrade\r\nSec-WebSocket-Key: {WS_KEY}\r\n"

@@ -1,12 +1,10 @@
-"""The applications the gunicorn tests serve (``gunicorn tests.wsgi.wsgi_app:<name>``).
+"""The application the gunicorn tests serve (``gunicorn tests.wsgi.wsgi_app:checks_wsgi_app``).
 
-- ``wsgi_app``: the shared deployment app of ``tests/deploy_app.py`` as a WSGI callable
-  (``app.wsgi``, or the adapter built here until ``Application.wsgi`` exists); when that
-  module is not there, the app below.
-- ``checks_wsgi_app``: an app with what only a WSGI deployment needs checking: streaming
-  that waits for the client to have seen its first piece, the 413 before reading, chunked
-  uploads, a WebSocket endpoint to refuse, hop-by-hop headers, a lifespan marker written at
-  worker exit (to the file named by ``NAJA_WSGI_LIFESPAN_FILE``).
+``checks_wsgi_app`` has what only a WSGI deployment needs checking: streaming that waits for
+the client to have seen its first piece, the 413 before reading, chunked uploads, a WebSocket
+endpoint to refuse, hop-by-hop headers, a lifespan marker written at worker exit (to the file
+named by ``NAJA_WSGI_LIFESPAN_FILE``). The shared deployment app is served as
+``tests.deploy_app:wsgi_app`` (``app.wsgi``).
 """
 from __future__ import annotations
 
@@ -100,21 +98,3 @@ class _LifespanMarker:
 
 checks_app.register(_LifespanMarker(), name="wsgi-test-lifespan")
 checks_wsgi_app = WsgiAdapter(checks_app)
-
-
-def _shared() -> Any:
-    try:
-        from tests import deploy_app
-    except ImportError:
-        return None
-    ready = getattr(deploy_app, "wsgi_app", None)
-    if ready is not None:
-        return ready
-    app = deploy_app.app
-    return app.wsgi if hasattr(app, "wsgi") else WsgiAdapter(app)
-
-
-#: The shared deployment app when ``tests/deploy_app.py`` exists (``HAVE_DEPLOY_APP``).
-_shared_app = _shared()
-HAVE_DEPLOY_APP = _shared_app is not None
-wsgi_app = _shared_app if HAVE_DEPLOY_APP else checks_wsgi_app

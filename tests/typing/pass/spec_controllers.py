@@ -1,4 +1,5 @@
-"""SPEC.md's controllers, typed: must pass ``mypy --strict`` unchanged in spirit."""
+"""naja-atra 1.x style controllers (markers as defaults, class controllers, tuples), typed:
+must pass ``mypy --strict`` unchanged in spirit."""
 from __future__ import annotations
 
 import asyncio
