@@ -124,8 +124,8 @@ class Dispatcher:
 
     # -- the request path ----------------------------------------------------------------
     def _prepare(self, request: Request, response: Response) -> tuple[RequestContext, RouteEntry]:
-        request.set_session_access(self.sessions)
-        response.set_stream_hooks(self)
+        request.session_access = self.sessions
+        response.stream_hooks = self
         match = self._match(request)
         request.path_values = match.path_values
         request.reg_groups = match.reg_groups
@@ -262,7 +262,9 @@ class Dispatcher:
         if not response.streaming and request.loaded_session is not None:
             self._session_cookie(request, response)
         try:
-            return _finalize(request, response, self.gzip, not request.keep_alive)
+            if isinstance(response.body, StaticFile):
+                open_static(request, response)
+            return finalize(request, response, self.gzip, not request.keep_alive)
         except Exception as exc:  # a missing StaticFile (404), a bad cookie or body (500)
             return self._fail(request, Response(), None, exc)
 

@@ -90,4 +90,4 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
     if response.upgrade is not None and status == 101:
         return Outgoing(status, lines, close=False, version=request.version, upgrade=response.upgrade)
     pieces = [data] if data and request.method != "HEAD" else []
-    return Outgoing(status, lines, pieces, close=close, version=request.version)
+    return Outgoing(status, lines, pieces, close, request.version)

@@ -30,7 +30,7 @@ class Outgoing:
 
     __slots__ = ("status", "headers", "body", "close", "version", "upgrade", "streamed")
 
-    def __init__(self, status: int, headers: Sequence[tuple[str, str]] = (), body: Iterable[bytes] = (), *,
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]] = (), body: Iterable[bytes] = (),
                  close: bool = False, version: str = "HTTP/1.1", upgrade: Optional[Any] = None,
                  streamed: bool = False) -> None:
         self.status = status
@@ -62,13 +62,13 @@ class Outgoing:
         """The whole body as one ``bytes`` when it is in memory and at most ``limit`` long
         (so it can go out with the head in one write); None for a file or a larger body."""
         body = self.body
+        if type(body) is list and len(body) == 1:  # the usual body: one piece made by finalize
+            data: bytes = body[0]
+            return data if len(data) <= limit else None
         if not isinstance(body, (list, tuple)):
             return None
         if not body:
             return b""
-        if len(body) == 1:
-            data: bytes = body[0]
-            return data if len(data) <= limit else None
         return b"".join(body) if sum(map(len, body)) <= limit else None
 
     def read_body(self) -> bytes:

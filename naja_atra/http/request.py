@@ -63,8 +63,10 @@ class Request:
         self._files: Optional[dict[str, list[MultipartFile]]] = None
         self._cookies: Optional[Cookies] = None
         self._json: Any = _UNSET
-        self._session_access: Optional[SessionAccess] = None
-        self._session: Optional[Session] = None
+        #: How this request finds its session (the dispatcher sets it per request).
+        self.session_access: Optional[SessionAccess] = None
+        #: The session ``get_session`` found or created (None until a request asks for one).
+        self.loaded_session: Optional[Session] = None
 
     # -- parameters -------------------------------------------------------------------
     def _parse_parameters(self) -> None:
@@ -168,24 +170,14 @@ class Request:
         self._json = value
 
     # -- session ----------------------------------------------------------------------
-    def set_session_access(self, access: Optional[SessionAccess]) -> None:
-        """How this request finds its session (the dispatcher sets it per request)."""
-        self._session_access = access
-
-    @property
-    def loaded_session(self) -> Optional[Session]:
-        """The session ``get_session`` found or created, without looking it up (None when
-        the request never asked for one)."""
-        return self._session
-
     def get_session(self, create: bool = False) -> Optional[Session]:
         """The session of this request; with ``create`` a new one when there is none."""
-        if self._session is not None and self._session.is_valid:
-            return self._session
-        if self._session_access is None:
+        if self.loaded_session is not None and self.loaded_session.is_valid:
+            return self.loaded_session
+        if self.session_access is None:
             return None
-        self._session = self._session_access.get_session(self, create)
-        return self._session
+        self.loaded_session = self.session_access.get_session(self, create)
+        return self.loaded_session
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path}>"

@@ -164,7 +164,9 @@ class Response:
         self._committed = False
         self._request: Optional[Request] = None
         self._channel: Optional[Channel] = None
-        self._hooks: Optional[StreamHooks] = None
+        #: What the application adds when this response starts streaming (the dispatcher
+        #: sets it: the session cookie, gzip).
+        self.stream_hooks: Optional[StreamHooks] = None
         self._streaming = False
         self._stream_closed = False
         self._gzip: Optional[GzipStream] = None
@@ -174,11 +176,6 @@ class Response:
         """Attach the live response to its request and connection (drivers call this)."""
         self._request = request
         self._channel = channel
-
-    def set_stream_hooks(self, hooks: Optional[StreamHooks]) -> None:
-        """What the application adds when this response starts streaming (the dispatcher
-        sets it: the session cookie, gzip)."""
-        self._hooks = hooks
 
     # -- headers and cookies ----------------------------------------------------------
     @property
@@ -239,9 +236,10 @@ class Response:
             raise RuntimeError("write_bytes needs the live response the server passed to the controller")
         self._streaming = True
         self._committed = True
-        if self._hooks is not None:
-            self._hooks.before_commit(request, self)
-            self._gzip = self._hooks.stream_gzip(request, self)
+        hooks = self.stream_hooks
+        if hooks is not None:
+            hooks.before_commit(request, self)
+            self._gzip = hooks.stream_gzip(request, self)
         headers = self._headers
         headers.pop("Content-Length", None)
         if self._gzip is not None:

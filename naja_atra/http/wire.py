@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .status import reason_phrase
 
@@ -54,26 +54,41 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def wire_headers(version: str, headers: Sequence[tuple[str, str]], close: bool) -> list[tuple[str, str]]:
-    """``headers`` as a socket sends them: plus ``Date`` and the ``Connection`` header.
-
-    ``Connection: close`` when the connection ends after this response (replacing a
-    ``Connection`` the response set), ``Connection: keep-alive`` for an HTTP/1.0 request
-    whose connection stays open; otherwise HTTP/1.1's default needs no header.
-    """
-    lines = list(headers)
+def _connection(version: str, close: bool) -> Optional[str]:
+    """The ``Connection`` header a socket adds: ``close`` when the connection ends after the
+    response, ``keep-alive`` for an HTTP/1.0 connection that stays open, else none (HTTP/1.1's
+    default)."""
     if close:
-        lines = [pair for pair in lines if pair[0].lower() != "connection"]
-        lines.append(("Connection", "close"))
-    elif version == "HTTP/1.0":
-        lines.append(("Connection", "keep-alive"))
+        return "close"
+    return "keep-alive" if version == "HTTP/1.0" else None
+
+
+def wire_headers(version: str, headers: Sequence[tuple[str, str]], close: bool) -> list[tuple[str, str]]:
+    """``headers`` as a socket sends them: plus the ``Connection`` header (replacing one the
+    response set when it closes) and ``Date``."""
+    lines = [pair for pair in headers if pair[0].lower() != "connection"] if close else list(headers)
+    connection = _connection(version, close)
+    if connection is not None:
+        lines.append(("Connection", connection))
     lines.append(("Date", http_date_now()))
     return lines
 
 
 def encode_head(version: str, status: int, headers: Sequence[tuple[str, str]], close: bool) -> bytes:
-    """The head bytes of a response: :func:`wire_headers` serialised."""
-    return response_head(version, status, wire_headers(version, headers, close))
+    """The head bytes of a response: ``response_head(version, status, wire_headers(...))``,
+    in one pass (this runs for every response a socket sends)."""
+    if close:
+        lines = [f"{version} {status} {reason_phrase(status)}"]
+        lines += [f"{name}: {value}" for name, value in headers if name.lower() != "connection"]
+    else:
+        lines = [f"{version} {status} {reason_phrase(status)}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+    connection = _connection(version, close)
+    if connection is not None:
+        lines.append("Connection: " + connection)
+    lines.append("Date: " + http_date_now())
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("latin-1")
 
 
 class StreamFramer:

@@ -164,9 +164,10 @@ class RequestCycle:
         """Count the request served; True when the connection may serve another one."""
         self.served += 1
         limit = self.max_requests
-        close_delimited = channel.finish()
-        return not (out.close or close_delimited or not request.keep_alive
-                    or (limit and self.served >= limit) or stopping)
+        if out.close or not request.keep_alive or stopping or (limit and self.served >= limit):
+            channel.finish()
+            return False
+        return not (out.streamed and channel.finish())
 
 
 class StreamChannel:
