@@ -20,7 +20,7 @@ import time
 import weakref
 from typing import Any, Callable, Coroutine, Optional
 
-from ..http.connection import NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
+from ..http.connection import HEAD, IDLE, NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
 from ..http.outgoing import Outgoing
 from ..http.request import Request
 from ..http.response import Response
@@ -208,11 +208,11 @@ class _HttpProtocol(asyncio.Protocol):
         if self._eof:
             self._close()  # nothing more will come
             return
-        if phase is ReaderState.IDLE:
+        if phase is IDLE:
             if self._cycle.served:
                 self._arm(_WAIT_IDLE, self._limits.keep_alive_timeout)
             # else: the first request keeps the head deadline counted from the accept
-        elif phase is ReaderState.HEAD:
+        elif phase is HEAD:
             if self._phase != _WAIT_HEAD:
                 self._arm(_WAIT_HEAD, self._limits.header_timeout)  # from the first byte
         elif self._phase != _WAIT_BODY:
@@ -296,14 +296,14 @@ class _HttpProtocol(asyncio.Protocol):
     async def _write_outgoing(self, out: Outgoing) -> None:
         if out.streamed:
             return  # it went out through the channel
+        head = encode_head(out.version, out.status, out.headers, out.close)
+        small = out.in_memory()
+        if small is not None:  # in memory: nothing to close
+            self.write_now(head + small if small else head)
+            if self._writing_paused:
+                await self._drain()
+            return
         try:
-            head = encode_head(out.version, out.status, out.headers, out.close)
-            small = out.in_memory()
-            if small is not None:
-                self.write_now(head + small if small else head)
-                if self._writing_paused:
-                    await self._drain()
-                return
             self.write_now(head)
             for piece in out.body:
                 if self.closed:
@@ -414,7 +414,7 @@ class _HttpProtocol(asyncio.Protocol):
             request = self._request
             if request is not None:
                 make_last(request)
-        elif not self._closing and self._reader.state is ReaderState.IDLE:
+        elif not self._closing and self._reader.state is IDLE:
             self._close()
 
 

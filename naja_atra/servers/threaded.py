@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Optional
 
-from ..http.connection import NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
+from ..http.connection import BODY, HEAD, IDLE, NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
 from ..http.outgoing import Outgoing
 from ..http.request import Request
 from ..http.response import Response
@@ -118,7 +118,7 @@ class _Connection:
             if event is NEED_DATA:
                 # Once the server stops, a connection between requests ends; one in the middle
                 # of receiving a request goes on (the request is in flight).
-                if (server.stopping and reader.state is ReaderState.IDLE) or not self._receive():
+                if (server.stopping and reader.state is IDLE) or not self._receive():
                     return
             elif isinstance(event, RequestReceived):
                 # Busy from here: the shutdown sweep must not take this connection for idle.
@@ -154,9 +154,9 @@ class _Connection:
         """
         phase = self.reader.state
         now = time.monotonic()
-        if phase is ReaderState.BODY:
+        if phase is BODY:
             timeout = self.limits.body_timeout
-        elif phase is ReaderState.IDLE and self.head_deadline is None:
+        elif phase is IDLE and self.head_deadline is None:
             timeout = self.limits.keep_alive_timeout
         else:
             if self.head_deadline is None:
@@ -175,7 +175,7 @@ class _Connection:
         return True
 
     def _timed_out(self, phase: ReaderState) -> bool:
-        if phase is ReaderState.HEAD:
+        if phase is HEAD:
             # A partial head: tell the client why (408) before closing.
             try:
                 self._send(error_bytes(408, "Request Timeout"))
@@ -228,12 +228,12 @@ class _Connection:
     def _write_outgoing(self, out: Outgoing) -> None:
         if out.streamed:
             return  # it went out through the channel
+        head = encode_head(out.version, out.status, out.headers, out.close)
+        small = out.in_memory()
+        if small is not None:  # in memory: nothing to close
+            self._send(head + small if small else head)
+            return
         try:
-            head = encode_head(out.version, out.status, out.headers, out.close)
-            small = out.in_memory()
-            if small is not None:
-                self._send(head + small if small else head)
-                return
             self._send(head)
             for piece in out.body:
                 if piece:
@@ -465,7 +465,7 @@ class ThreadingServer(BaseServer):
                 request = conn.request
                 if request is not None:
                     make_last(request)
-            elif not conn.upgraded and conn.reader.state is ReaderState.IDLE:
+            elif not conn.upgraded and conn.reader.state is IDLE:
                 conn.abort()
 
     def shutdown(self, timeout: Optional[float] = None) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Optional
 
-from ..http.connection import SEND_CONTINUE, ReaderState, RequestReader, RequestReceived, RequestRejected
+from ..http.connection import BODY, SEND_CONTINUE, RequestReader, RequestReceived, RequestRejected
 from ..http.headers import HeaderMap
 from ..http.outgoing import Outgoing
 from ..http.request import Request
@@ -89,7 +89,7 @@ def serve(app: Application, raw: bytes, scheme: str, netloc: str,
         out = Outgoing.error(event.error.code, event.error.message)
         return _response(out, "GET", f"{scheme}://{netloc}/"), None
     if not isinstance(event, RequestReceived):
-        if reader.state is ReaderState.BODY:
+        if reader.state is BODY:
             raise TestClientError("The request body is shorter than its framing announces: "
                                   "a server would wait for more bytes")
         raise TestClientError("The request head is incomplete: a server would wait for more bytes")

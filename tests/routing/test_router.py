@@ -30,7 +30,7 @@ def status_of(router: DefaultRouter, path: str, method: str = "GET", request: An
 
 # ---------------------------------------------------------------- pattern kinds and captures
 
-SPEC_ROUTES = [
+EXAMPLE_ROUTES = [
     route("star_end", "/star/*"),
     route("star_start", "*/star"),
     route("dstar_end", "/dstar/**"),
@@ -50,7 +50,7 @@ SPEC_ROUTES = [
     ],
 )
 def test_spec_wildcards_capture_under_star(path: str, name: str, wildcard: str) -> None:
-    m = match(DefaultRouter(SPEC_ROUTES), path)
+    m = match(DefaultRouter(EXAMPLE_ROUTES), path)
     assert m.route.handler.__qualname__ == name
     assert m.path_values == {"*": wildcard}
     assert m.reg_groups == ()
@@ -61,7 +61,7 @@ def test_spec_wildcards_capture_under_star(path: str, name: str, wildcard: str) 
     ["/star/c/d", "/c/d/star", "/star", "/star/", "/dstar", "/dstar/", "/star2", "/dstar/c/x/"[:0] + "/x"],
 )
 def test_spec_wildcards_do_not_match(path: str) -> None:
-    assert status_of(DefaultRouter(SPEC_ROUTES), path) == 404
+    assert status_of(DefaultRouter(EXAMPLE_ROUTES), path) == 404
 
 
 def test_star_does_not_match_an_empty_segment() -> None:

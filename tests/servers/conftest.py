@@ -6,15 +6,11 @@ and body it got, and a few paths exercise streaming, big bodies and slow handler
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO, Callable, Optional
 
 import pytest
@@ -182,12 +178,6 @@ class Running:
         assert not self.thread.is_alive(), "serve_forever did not return after shutdown()"
 
 
-@pytest.fixture(params=sorted(DRIVERS))
-def driver(request: pytest.FixtureRequest) -> str:
-    """Each test using a server runs once per driver."""
-    return str(request.param)
-
-
 @pytest.fixture
 def start_server(driver: str) -> Iterator[Callable[..., Running]]:
     """Start a server of the current driver on a free port; every one is shut down afterwards."""
@@ -211,13 +201,13 @@ def start_server(driver: str) -> Iterator[Callable[..., Running]]:
 
 # -- a raw HTTP/1.1 client ----------------------------------------------------------------
 @dataclass
-class Reply:
+class RawReply:
     status: int
     headers: dict[str, str]
     body: bytes
 
 
-def read_reply(stream: BinaryIO) -> Reply:
+def read_reply(stream: BinaryIO) -> RawReply:
     """Read one response (interim ones too) from a socket's ``makefile("rb")``."""
     line = stream.readline()
     if not line:
@@ -231,14 +221,14 @@ def read_reply(stream: BinaryIO) -> Reply:
         name, _, value = line.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
     if status < 200:
-        return Reply(status, headers, b"")
+        return RawReply(status, headers, b"")
     if "content-length" in headers:
         body = stream.read(int(headers["content-length"]))
     elif headers.get("transfer-encoding") == "chunked":
         body = _read_chunked(stream)
     else:
         body = stream.read()
-    return Reply(status, headers, body)
+    return RawReply(status, headers, body)
 
 
 def _read_chunked(stream: BinaryIO) -> bytes:
@@ -265,38 +255,3 @@ def is_closed(sock: socket.socket, timeout: float = WAIT) -> bool:
         return True
     except socket.timeout:
         return False
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-# -- TLS material -------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost, made with the openssl CLI."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    config = folder / "openssl.cnf"
-    config.write_text(
-        "[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n"
-        "[dn]\nCN=localhost\n"
-        "[ext]\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    )
-    command = [
-        openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", str(key), "-out", str(cert), "-config", str(config),
-    ]
-    result = subprocess.run(command, capture_output=True, timeout=60, env={**os.environ, "RANDFILE": ""})
-    if result.returncode != 0:
-        pytest.skip(f"openssl could not make a certificate: {result.stderr.decode(errors='replace')}")
-    return cert, key

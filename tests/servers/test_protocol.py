@@ -8,7 +8,8 @@ from typing import Callable
 
 from naja_atra.http.limits import Limits
 
-from .conftest import WAIT, Running, is_closed, read_reply, wait_until
+from ..support import wait_until
+from .conftest import WAIT, Running, is_closed, read_reply
 
 Start = Callable[..., Running]
 

@@ -12,7 +12,8 @@ import pytest
 
 from naja_atra.servers import make_ssl_context
 
-from .conftest import WAIT, Running, is_closed, wait_until
+from ..support import wait_until
+from .conftest import WAIT, Running, is_closed
 
 Start = Callable[..., Running]
 

@@ -764,8 +764,8 @@ def test_concurrent_requests(wsgi: WsgiAdapter) -> None:
 
 
 def test_app_wsgi_property(app: Application) -> None:
-    adapter = app.wsgi  # type: ignore[attr-defined]
-    assert isinstance(adapter, WsgiAdapter) and adapter is app.wsgi  # type: ignore[attr-defined]
+    adapter = app.wsgi
+    assert isinstance(adapter, WsgiAdapter) and adapter is app.wsgi
     assert call(adapter, environ(path="/hello")).text == "hello world"
     adapter.close()
 
