@@ -10,8 +10,8 @@ optional sections (12 and 13, permessage-deflate), was not run at all, or a run 
 did not start, wstest timed out or wrote no report); 2 when wstest cannot be found or installed.
 
 ``wstest`` is Python 2.7 code: it is taken from ``--wstest`` or ``$WSTEST``, else from the
-virtualenv that ``../shared/tools/setup_wstest.sh`` (relative to the repository root) builds,
-running that script first when the virtualenv is missing. See README.md beside this file.
+virtualenv ``wstest_install.py`` (beside this file) builds, built first when it is missing or
+broken. See README.md beside this file.
 """
 from __future__ import annotations
 
@@ -34,9 +34,10 @@ REPO_ROOT = HERE.parent.parent
 if sys.path[:1] != [str(REPO_ROOT)]:  # run as a script: ``tests.support`` comes from this checkout
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.conformance.wstest_install import InstallError, wstest_works  # noqa: E402
+from tests.conformance.wstest_install import install as install_wstest  # noqa: E402
 from tests.support import free_port, python_env, stop_process, wait_for_port  # noqa: E402
 
-SETUP_SCRIPT = REPO_ROOT.parent / "shared" / "tools" / "setup_wstest.sh"
 ECHO_APP = HERE / "echo_app.py"
 DEFAULT_WSTEST_VENV = Path("/tmp/wstest-venv")
 
@@ -51,7 +52,6 @@ BAD_CLOSE = ("FAILED", "UNCLEAN", "WRONG CODE")
 MISSING = "MISSING"
 MISSING_SHOWN = 10
 
-SETUP_TIMEOUT = 900.0
 SERVER_START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.5
@@ -120,46 +120,18 @@ def is_failure(case_id: str, case: dict[str, Any], strict_close: bool) -> bool:
 # -- wstest -------------------------------------------------------------------------------------
 
 
-def wstest_works(path: str) -> bool:
-    """True when ``path -a`` (print the Autobahn versions) succeeds within a minute."""
-    try:
-        done = subprocess.run([path, "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def run_setup_script(venv: Path) -> None:
-    """Build the wstest virtualenv with the shared setup script (20-35 s here)."""
-    if not SETUP_SCRIPT.is_file():
-        raise HarnessError(f"wstest not found and no setup script at {SETUP_SCRIPT}")
-    print(f"wstest: building {venv} with {SETUP_SCRIPT} ...", flush=True)
-    started = time.monotonic()
-    try:
-        done = subprocess.run(["bash", str(SETUP_SCRIPT), str(venv)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=SETUP_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise HarnessError(f"{SETUP_SCRIPT} did not finish in {SETUP_TIMEOUT:.0f} s") from exc
-    if done.returncode != 0:
-        tail = "\n".join(line for line in done.stdout.splitlines() if "is ignored" not in line)[-3000:]
-        raise HarnessError(f"{SETUP_SCRIPT} exited {done.returncode}:\n{tail}")
-    print(f"wstest: built in {time.monotonic() - started:.0f} s", flush=True)
-
-
 def find_wstest(explicit: Optional[str], venv: Path) -> str:
-    """The wstest to use: ``--wstest``/``$WSTEST``, else the setup script's venv (built if needed)."""
+    """The wstest to use: ``--wstest``/``$WSTEST``, else the one in ``venv`` (built if needed
+    by ``wstest_install.py``)."""
     explicit = explicit or os.environ.get("WSTEST")
     if explicit:
         if not wstest_works(explicit):
             raise HarnessError(f"wstest at {explicit} does not run (`{explicit} -a` failed)")
         return explicit
-    candidate = str(venv / "bin" / "wstest")
-    if not wstest_works(candidate):
-        run_setup_script(venv)
-        if not wstest_works(candidate):
-            raise HarnessError(f"{candidate} still does not run after {SETUP_SCRIPT}")
-    return candidate
+    try:
+        return install_wstest(venv)
+    except InstallError as error:
+        raise HarnessError(str(error)) from error
 
 
 def write_spec(path: Path, outdir: Path, agent: str, url: str, cases: Sequence[str]) -> None:
@@ -335,9 +307,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated server modes (default: %(default)s)")
     parser.add_argument("--url", help="test this already running server (ws://127.0.0.1:PORT) instead")
     parser.add_argument("--agent", default="external", help="agent name for --url (default: %(default)s)")
-    parser.add_argument("--wstest", help="wstest executable (default: $WSTEST, else the setup script's venv)")
+    parser.add_argument("--wstest", help="wstest executable (default: $WSTEST, else the venv of wstest_install.py)")
     parser.add_argument("--wstest-venv", type=Path, default=DEFAULT_WSTEST_VENV,
-                        help="where the setup script installs wstest (default: %(default)s)")
+                        help="where wstest_install.py builds wstest (default: %(default)s)")
     parser.add_argument("--python", default=sys.executable, help="interpreter for echo_app.py (default: this one)")
     parser.add_argument("--timeout", type=float,
                         help="seconds one wstest run may take (default 600, 2400 with --all)")
