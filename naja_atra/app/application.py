@@ -398,7 +398,7 @@ class Application:
 
     @property
     def asgi(self) -> AsgiAdapter:
-        """This application as an ASGI 3 application (see ``naja_atra.asgi``)."""
+        """This application as an ASGI 3 application (see ``naja_atra.adapters.asgi``)."""
         adapter = self._asgi
         if adapter is None:
             from ..adapters.asgi import AsgiAdapter
@@ -413,7 +413,7 @@ class Application:
     @property
     def wsgi(self) -> WsgiAdapter:
         """This application as a PEP 3333 WSGI callable, made on first use (see
-        ``naja_atra.wsgi``): put ``wsgi_app = app.wsgi`` in a module and run, for instance,
+        ``naja_atra.adapters.wsgi``): put ``wsgi_app = app.wsgi`` in a module and run, for instance,
         ``gunicorn "module:wsgi_app"``. WebSocket endpoints need ``start()`` or ASGI."""
         adapter = self._wsgi
         if adapter is None:
