@@ -1,7 +1,8 @@
 """naja_atra: a small HTTP framework built on plugins.
 
 ``@route("/")`` and ``server.start()`` act on ``default_app``; ``Application()`` gives an
-isolated application with the same methods.
+isolated application with the same methods, and ``get_app_conf("tag")`` one per tag (the
+1.x API: see ``naja_atra.app_conf``).
 """
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from . import server
 from .app.application import Application
 from .app.context import FilterContext, RequestContext
 from .app.default import default_app
+from .app_conf import AppConf, get_app_conf
 from .hooks.specs import hookimpl, hookspec
 from .http.errors import ConfigurationError, HttpError, InjectionError
 from .http.forms import MultipartFile
 from .http.request import Request
+from .http.request_body import RequestBodyReader
 from .http.response import Response
 from .http.results import Redirect, StaticFile
 from .injection.aliases import Body, FromCookie, FromHeader, FromPath, Query
@@ -33,7 +36,8 @@ from .injection.markers import (
 )
 from .injection.model_binding import ModelBinding
 from .injection.providers import Depends
-from .sessions import SESSION_COOKIE_NAME, Session, SessionFactory
+from .models import DEFAULT_ENCODING
+from .sessions import SESSION_COOKIE_NAME, LocalSessionFactory, Session, SessionFactory
 from .websocket.api import (
     WEBSOCKET_MESSAGE_BINARY,
     WEBSOCKET_MESSAGE_BINARY_FRAME,
@@ -88,11 +92,13 @@ __all__ = [
     "Query",
     "default_model_binding",
     "model_binding",
+    "AppConf",
     "Application",
     "BytesBody",
     "ConfigurationError",
     "Cookie",
     "Cookies",
+    "DEFAULT_ENCODING",
     "Environment",
     "FilterContext",
     "Header",
@@ -101,6 +107,7 @@ __all__ = [
     "HttpSession",
     "HttpSessionFactory",
     "JSONBody",
+    "LocalSessionFactory",
     "ModelDict",
     "MultipartFile",
     "Parameter",
@@ -110,6 +117,7 @@ __all__ = [
     "RegGroup",
     "RegGroups",
     "Request",
+    "RequestBodyReader",
     "RequestContext",
     "Response",
     "SESSION_COOKIE_NAME",
@@ -135,6 +143,7 @@ __all__ = [
     "default_app",
     "error_message",
     "filter_map",
+    "get_app_conf",
     "hookimpl",
     "hookspec",
     "name",

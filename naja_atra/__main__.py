@@ -10,6 +10,7 @@ from . import version as __version__
 from .app.application import Application
 from .app.default import default_app
 from .utils import logger
+from .utils.scan import ON_ERROR_CHOICES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-b", "--bind", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
     parser.add_argument("-s", "--scan", default=os.getcwd(), help="project folder to scan for controllers")
     parser.add_argument("--regex", default="", help="only import modules whose name matches this expression")
+    parser.add_argument("--scan-errors", choices=ON_ERROR_CHOICES, default="log",
+                        help="a scanned module that fails to import: log it and go on (default, as in 1.x) "
+                             "or raise, which stops the start")
     parser.add_argument("-r", "--resources", default="", help="folder of static files, served under /")
     parser.add_argument("--loglevel", default="", help="log level (default: info)")
     parser.add_argument("--prefer-coroutine", action="store_true", help="use the asyncio server")
@@ -53,7 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     default_app.cli_args = args
     if args.loglevel:
         logger.set_level(args.loglevel.upper())
-    default_app.scan(regx=args.regex, project_dir=args.scan)
+    default_app.scan(regx=args.regex, project_dir=args.scan, on_error=args.scan_errors)
     if args.resources:
         default_app.resources["/**"] = os.path.abspath(args.resources)
     if args.routes:

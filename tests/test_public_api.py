@@ -7,7 +7,7 @@ EXPECTED = {
     "Application", "BytesBody", "ConfigurationError", "Cookie", "Cookies", "Environment",
     "FilterContext", "Header", "Headers", "HttpError", "HttpSession", "HttpSessionFactory",
     "JSONBody", "ModelDict", "MultipartFile", "Parameter", "Parameters", "PathValue", "Redirect",
-    "RegGroup", "RegGroups", "Request", "RequestContext", "Response", "SESSION_COOKIE_NAME",
+    "RegGroup", "RegGroups", "Request", "RequestBodyReader", "RequestContext", "Response", "SESSION_COOKIE_NAME",
     "Session", "SessionFactory", "StaticFile", "controller", "default_app", "error_message",
     "filter_map", "hookimpl", "hookspec", "name", "request", "request_filter", "request_map",
     "route", "server", "set_session_factory", "version",
@@ -17,6 +17,7 @@ EXPECTED = {
     "WebsocketCloseReason", "WebsocketHandler", "WebsocketRequest", "WebsocketSession",
     "Body", "Depends", "FromCookie", "FromHeader", "FromPath", "InjectionError", "ModelBinding", "Query",
     "default_model_binding", "model_binding",
+    "AppConf", "get_app_conf", "LocalSessionFactory", "DEFAULT_ENCODING",
     "websocket_close", "websocket_handler", "websocket_handshake", "websocket_message", "websocket_open",
 }
 

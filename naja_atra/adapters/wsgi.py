@@ -75,6 +75,7 @@ from ..http.limits import Limits
 from ..http.outgoing import Outgoing
 from ..http.parser import build_head, normalize_path
 from ..http.request import Request
+from ..http.request_body import EMPTY_BODY, PullBody, RequestBodyReader
 from ..http.response import Response
 from ..http.status import reason_phrase
 from ..utils.logger import get_logger
@@ -233,49 +234,53 @@ def _client(environ: WSGIEnvironment) -> Optional[tuple[str, int]]:
         return str(host), 0
 
 
-def _read_exactly(stream: Any, length: int) -> bytes:
-    """``length`` bytes of ``stream``, read at most ``READ_SIZE`` at a time."""
-    body = bytearray()
-    while len(body) < length:
-        piece = stream.read(min(length - len(body), READ_SIZE))
-        if not piece:
-            raise ProtocolError(400, "Bad Request", "The request body is shorter than its Content-Length")
-        body += piece
-    del body[length:]
-    return bytes(body)
+class _InputPieces:
+    """``wsgi.input`` as body pieces of at most ``READ_SIZE`` bytes: ``length`` bytes when the
+    length is known, else to the end of a terminated input."""
+
+    __slots__ = ("_stream", "_left")
+
+    def __init__(self, stream: Any, length: Optional[int]) -> None:
+        self._stream = stream
+        self._left = length
+
+    def __call__(self) -> bytes:
+        left = self._left
+        if left is not None and left <= 0:
+            return b""
+        piece: bytes = self._stream.read(READ_SIZE if left is None else min(left, READ_SIZE))
+        if left is not None:
+            if not piece:
+                raise ProtocolError(400, "Bad Request", "The request body is shorter than its Content-Length")
+            self._left = left - len(piece)
+        return piece
 
 
-def _read_to_end(stream: Any, limit: int) -> bytes:
-    """Everything ``stream`` holds (a terminated input), 413 past ``limit`` bytes."""
-    body = bytearray()
-    while True:
-        piece = stream.read(READ_SIZE)
-        if not piece:
-            return bytes(body)
-        body += piece
-        if len(body) > limit:
-            raise ProtocolError(413, "Content Too Large", "Request body too large")
-
-
-def _body(environ: WSGIEnvironment, content_length: Optional[int], limits: Limits) -> bytes:
-    """The request body, within ``limits.max_body_size`` (a ``Content-Length`` over it was
-    refused when the head was built, before reading)."""
+def _body(environ: WSGIEnvironment, content_length: Optional[int]) -> RequestBodyReader:
+    """The request body as a reader of ``wsgi.input`` (the route's limit applies as it reads)."""
     stream = environ.get("wsgi.input")
     if content_length is not None:
         if not content_length or stream is None:
-            return b""
-        return _read_exactly(stream, content_length)
+            return EMPTY_BODY
+        return PullBody(content_length, _InputPieces(stream, content_length), _UNREAD_IS_FINE)
     if stream is not None and environ.get("wsgi.input_terminated"):
-        return _read_to_end(stream, limits.max_body_size)
+        return PullBody(None, _InputPieces(stream, None), _UNREAD_IS_FINE)
     if "chunked" in _tokens(environ.get("HTTP_TRANSFER_ENCODING")):
         raise ProtocolError(411, "Length Required",
                             "This WSGI server does not pass on a request body without a Content-Length")
-    return b""
+    return EMPTY_BODY
+
+
+def _UNREAD_IS_FINE() -> bool:
+    """A body the application left unread is the WSGI server's to skip: keep-alive is its
+    business, not ours."""
+    return True
 
 
 def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
-    """The :class:`Request` the environ describes, its body read (``ProtocolError`` for input
-    the HTTP core would refuse: the head is decided by the core's ``build_head``)."""
+    """The :class:`Request` the environ describes, its body a reader of ``wsgi.input``
+    (``ProtocolError`` for input the HTTP core would refuse: the head is decided by the
+    core's ``build_head``)."""
     method = environ.get("REQUEST_METHOD") or "GET"
     path = _path(environ)
     raw_path = _raw_path(environ)
@@ -283,7 +288,7 @@ def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
     version = "HTTP/1.0" if environ.get("SERVER_PROTOCOL") == "HTTP/1.0" else "HTTP/1.1"
     target = raw_path + ("?" + query if query else "")
     head = build_head(method, target, version, raw_path, query, path, _fields(environ), limits)
-    body = _body(environ, head.content_length, limits)
+    body = _body(environ, head.content_length)
     request = Request(head, body, client_address=_client(environ), scheme=environ.get("wsgi.url_scheme") or "http")
     request.environment = environ
     return request
@@ -340,10 +345,13 @@ class WsgiAdapter:
         response = Response()
         channel = _Channel(start_response)
         response.bind(request, channel)
-        if request.upgrade == "websocket" and _is_websocket(dispatcher, request):
-            out = self._websocket_refused(dispatcher, request)
-        else:
-            out = dispatcher.handle_sync(request, response)
+        try:
+            if request.upgrade == "websocket" and _is_websocket(dispatcher, request):
+                out = self._websocket_refused(dispatcher, request)
+            else:
+                out = dispatcher.handle_sync(request, response)
+        finally:
+            request.release()
         if out.streamed:
             # Head and body went out through start_response and write() already.
             if not (channel.started and response.stream_closed):

@@ -15,6 +15,7 @@ from ..hooks.manager import AppPluginManager
 from ..http.errors import ConfigurationError
 from ..http.finalize import GzipPolicy
 from ..http.limits import Limits
+from ..http.spool import BodyBudget
 from ..injection.model_binding import ModelBindingRegistry
 from ..plugins import BUILTIN_PLUGINS
 from ..servers.common import Server
@@ -78,6 +79,10 @@ class Application:
 
     ``shutdown_timeout``: seconds in-flight requests get to finish when SIGTERM/SIGINT stop
     a server started with ``start()``/``start_async()`` (see ``naja_atra.shutdown``).
+
+    ``gzip_min_size``: bodies (and static files) under this many bytes are sent as they
+    are even when their type is in ``gzip_content_types``; 0 (the default) compresses every
+    non-empty one, as naja-atra 1.2.2 did. Also a ``start()`` option.
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class Application:
         resources: Optional[Mapping[str, str]] = None,
         gzip_content_types: Union[set[str], frozenset[str], tuple[str, ...], list[str]] = (),
         gzip_compress_level: int = 9,
+        gzip_min_size: int = 0,
         run_sync_in_threadpool: bool = False,
         threadpool_size: int = 32,
         websocket_ping_interval: float = 0.0,
@@ -110,6 +116,7 @@ class Application:
         self.resources: dict[str, str] = dict(resources or {})
         self.gzip_content_types = frozenset(gzip_content_types)
         self.gzip_compress_level = gzip_compress_level
+        self.gzip_min_size = gzip_min_size
         self.run_sync_in_threadpool = run_sync_in_threadpool
         self.threadpool_size = threadpool_size
         #: Seconds between server pings on idle WebSocket connections (0: none), and how long
@@ -117,6 +124,8 @@ class Application:
         self.websocket_ping_interval = websocket_ping_interval
         self.websocket_ping_timeout = websocket_ping_timeout
         self.limits = _limits(Limits(), limits)
+        #: Memory of buffered request bodies across this application's requests.
+        self.body_budget = BodyBudget(self.limits.body_memory_budget)
         self.session_factory: Optional[SessionFactory] = None
         self._lock = threading.RLock()
         self._configured = False
@@ -153,16 +162,18 @@ class Application:
     def route(self, url: str = "", *, regexp: str = "", method: MethodSpec = "",
               headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
               params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
-              ) -> Callable[[F], F]: ...
+              max_body_size: Optional[int] = None) -> Callable[[F], F]: ...
 
     def route(self, url: Any = "", *, regexp: str = "", method: MethodSpec = "",
               headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
               params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
-              ) -> Any:
+              max_body_size: Optional[int] = None) -> Any:
         """Map a URL (or ``regexp=``) and method(s) to a controller function, method or class.
 
         Works bare (``@route``) and called (``@route("/path", method="POST")``). On a class
         it sets the path prefix and default methods of the class's routes.
+        ``max_body_size``: this route's request body limit in bytes, instead of the
+        application's ``max_body_size`` (an upload route that needs more, say).
         """
         if callable(url):
             return self.route()(url)
@@ -175,7 +186,7 @@ class Application:
             else:
                 self._registry.mappings.append(mapping_for(
                     target, path, regexp, method, params, headers,
-                    match_all_params_expressions, match_all_headers_expressions))
+                    match_all_params_expressions, match_all_headers_expressions, max_body_size))
             self._changed()
             return target
         return decorate
@@ -364,7 +375,11 @@ class Application:
             entries: dict[Any, RouteEntry] = {}
             for route in router.table():
                 call = compile_call(route, lambda r, p: hooks.make_resolver(self, r, p))
-                entries[route] = RouteEntry(call, RouteFilters(route, filters), hooks.wrap_handler(self, route))
+                body_limit = getattr(route, "max_body_size", None)  # a custom router may add its own routes
+                if body_limit is None:
+                    body_limit = self.limits.max_body_size
+                entries[route] = RouteEntry(call, RouteFilters(route, filters), hooks.wrap_handler(self, route),
+                                            body_limit)
             sessions = hooks.make_session_factory(self)
             if sessions is None:
                 raise ConfigurationError("No plugin provided a session factory")
@@ -372,7 +387,8 @@ class Application:
                 self._executor = ThreadPoolExecutor(self.threadpool_size, thread_name_prefix="naja_atra-sync")
             dispatcher = Dispatcher(
                 self, router, entries, Renderer(hooks.response_converters(self)), sessions,
-                GzipPolicy(self.gzip_content_types, self.gzip_compress_level), self._executor)
+                GzipPolicy(self.gzip_content_types, self.gzip_compress_level, self.gzip_min_size), self._executor,
+                self.body_budget)
             # A registration from another thread during this build leaves it to be rebuilt.
             self._dispatcher = dispatcher if self._generation == generation else None
             return dispatcher
@@ -429,9 +445,17 @@ class Application:
         return self.build().router.table()
 
     # -- serving -----------------------------------------------------------------------
-    def scan(self, base_dir: str = "", regx: str = r"", project_dir: str = "") -> list[str]:
-        """Import the controller modules below ``project_dir``/``base_dir`` matching ``regx``."""
-        return _scan(base_dir, regx, project_dir)
+    def scan(self, base_dir: str = "", regx: str = r"", project_dir: str = "", *,
+             on_error: str = "log") -> list[str]:
+        """Import the controller modules below ``project_dir``/``base_dir`` matching ``regx``;
+        the names imported without error (see ``naja_atra.utils.scan``).
+
+        ``on_error="log"`` (the default, as in naja-atra 1.x): a module that fails to import
+        is logged with its file and traceback and skipped, a missing folder is logged.
+        ``on_error="raise"``: an ``ImportError`` naming the module and its file, chained to
+        the original error (``FileNotFoundError`` for a missing folder).
+        """
+        return _scan(base_dir, regx, project_dir, on_error=on_error)
 
     def make_server(
         self,
@@ -450,6 +474,7 @@ class Application:
         keep_alive_max_request: Optional[int] = None,
         gzip_content_types: Optional[Union[set[str], frozenset[str], list[str], tuple[str, ...]]] = None,
         gzip_compress_level: Optional[int] = None,
+        gzip_min_size: Optional[int] = None,
         prefer_coroutine: bool = False,
         shutdown_timeout: Optional[float] = None,
         **limits: Any,
@@ -461,6 +486,8 @@ class Application:
             self.gzip_content_types = frozenset(gzip_content_types)
         if gzip_compress_level is not None:
             self.gzip_compress_level = gzip_compress_level
+        if gzip_min_size is not None:
+            self.gzip_min_size = gzip_min_size
         if shutdown_timeout is not None:
             self.shutdown_timeout = shutdown_timeout
         options = dict(limits)
@@ -471,6 +498,7 @@ class Application:
         elif keep_alive_max_request:
             options.setdefault("keep_alive_max_requests", keep_alive_max_request)
         self.limits = _limits(self.limits, options)
+        self.body_budget.limit = self.limits.body_memory_budget
         if ssl_context is None and ssl:
             ssl_context = make_ssl_context(ssl_protocol=ssl_protocol, ssl_check_hostname=ssl_check_hostname,
                                            keyfile=keyfile, certfile=certfile, keypass=keypass)

@@ -22,7 +22,7 @@ class CompiledCall:
     ``async_`` may be used.
     """
 
-    __slots__ = ("route", "is_async", "sync", "async_")
+    __slots__ = ("route", "is_async", "streams_body", "sync", "async_")
 
     def __init__(self, route: Route, resolvers: Sequence[tuple[Param, Resolver]]) -> None:
         self.route = route
@@ -33,6 +33,9 @@ class CompiledCall:
         async_flags = tuple(is_async_resolver(r) for _, r in resolvers)
         controller_async = inspect.iscoroutinefunction(func)
         self.is_async = controller_async or any(async_flags)
+        #: A resolver hands the controller the body as a stream (``RequestBodyReader``): the
+        #: body is then not read before the controller runs.
+        self.streams_body = any(getattr(r, "streams_body", False) for r in funcs)
         pairs = tuple(zip(names, funcs))
 
         def call_sync(ctx: RequestContext) -> Any:

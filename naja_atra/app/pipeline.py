@@ -26,8 +26,10 @@ from ..http.file_response import open_static
 from ..http.finalize import GzipPolicy, finalize
 from ..http.outgoing import Outgoing
 from ..http.request import Request, SessionAccess
+from ..http.request_body import EMPTY_BODY, LoopBody
 from ..http.response import Response
 from ..http.results import StaticFile
+from ..http.spool import BodyBudget
 from ..sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
 from ..utils.logger import get_logger
 from .context import FilterContext, RequestContext
@@ -45,13 +47,18 @@ Wrapper = Callable[[Callable[[RequestContext], Any]], Callable[[RequestContext],
 
 
 class RouteEntry:
-    """One route ready to run: its filters and its (possibly wrapped) controller call."""
+    """One route ready to run: its filters, its (possibly wrapped) controller call, and how
+    it takes the request body (``streams_body``: the controller reads it through a
+    ``RequestBodyReader``; otherwise it is read before the chain runs; ``body_limit``)."""
 
-    __slots__ = ("call", "filters", "is_async", "run_sync", "run_async")
+    __slots__ = ("call", "filters", "is_async", "run_sync", "run_async", "streams_body", "body_limit")
 
-    def __init__(self, call: CompiledCall, filters: RouteFilters, wrappers: Sequence[Wrapper]) -> None:
+    def __init__(self, call: CompiledCall, filters: RouteFilters, wrappers: Sequence[Wrapper],
+                 body_limit: int) -> None:
         self.call = call
         self.filters = filters
+        self.streams_body = call.streams_body
+        self.body_limit = body_limit
         funcs = list(filters.fixed or ()) + [f.func for f in filters.candidates]
         self.is_async = call.is_async or any(inspect.iscoroutinefunction(f) for f in funcs)
         sync_call: Callable[[RequestContext], Any] = call.sync
@@ -100,8 +107,15 @@ class Dispatcher:
 
     def __init__(self, app: Application, router: Router, entries: dict[Any, RouteEntry],
                  renderer: Renderer, sessions: SessionFactory, gzip: GzipPolicy,
-                 executor: Optional[Executor] = None) -> None:
+                 executor: Optional[Executor] = None, budget: Optional[BodyBudget] = None) -> None:
         self.app = app
+        #: Bytes of one buffered body kept in memory, and the server-wide memory budget.
+        self.spool_threshold = app.limits.spool_threshold
+        self.budget = budget
+        #: A route narrows on parameters (``params=``): a form body is read before routing,
+        #: under the largest body limit of the routes, since its fields may decide the route.
+        self.forms_before_routing = any(route.params for route in entries)
+        self.largest_body_limit = max([entry.body_limit for entry in entries.values()] or [0])
         self.router = router
         self.entries = entries
         self.renderer = renderer
@@ -218,7 +232,16 @@ class Dispatcher:
         """Serve one request on the calling thread (the threading driver)."""
         ctx: Optional[RequestContext] = None
         try:
+            if self.forms_before_routing and request.has_form_body:
+                request.reader.limit = self.largest_body_limit
+                request.load_body_sync(self.spool_threshold, self.budget)
             ctx, entry = self._prepare(request, response)
+            reader = request.reader
+            if reader is not EMPTY_BODY:  # most requests have no body: nothing to decide
+                reader.limit = entry.body_limit
+                reader.check_length()
+                if not entry.streams_body:
+                    request.load_body_sync(self.spool_threshold, self.budget)
             if entry.is_async:
                 self._thread_loop().run_until_complete(self._run_async(ctx, entry))
             else:
@@ -233,10 +256,23 @@ class Dispatcher:
         """Serve one request in the running event loop (the asyncio driver)."""
         ctx: Optional[RequestContext] = None
         try:
+            if self.forms_before_routing and request.has_form_body:
+                request.reader.limit = self.largest_body_limit
+                await request.load_body(self.spool_threshold, self.budget)
             ctx, entry = self._prepare(request, response)
+            reader = request.reader
+            in_thread = self.executor is not None
+            if reader is not EMPTY_BODY:  # most requests have no body: nothing to decide
+                reader.limit = entry.body_limit
+                reader.check_length()
+                if entry.streams_body:
+                    # A sync controller reading a loop-fed body must not block the loop.
+                    in_thread = in_thread or isinstance(reader, LoopBody)
+                else:
+                    await request.load_body(self.spool_threshold, self.budget)
             if entry.is_async:
                 await self._run_async(ctx, entry)
-            elif self.executor is not None:
+            elif in_thread:
                 loop = asyncio.get_running_loop()
                 await loop.run_in_executor(self.executor, self._run_sync, ctx, entry)
             else:
@@ -259,11 +295,12 @@ class Dispatcher:
             response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))
 
     def _finish(self, request: Request, response: Response) -> Outgoing:
+        _settle_body(request)
         if not response.streaming and request.loaded_session is not None:
             self._session_cookie(request, response)
         try:
             if isinstance(response.body, StaticFile):
-                open_static(request, response)
+                open_static(request, response, self.gzip)
             return finalize(request, response, self.gzip, not request.keep_alive)
         except Exception as exc:  # a missing StaticFile (404), a bad cookie or body (500)
             return self._fail(request, Response(), None, exc)
@@ -281,6 +318,7 @@ class Dispatcher:
             _log.error("Unhandled error in %s %s", request.method, request.path, exc_info=exc)
             error = HttpError(500, "Internal Server Error")
             error.__cause__ = exc
+        _settle_body(request)
         fresh = Response(error.code)
         fresh.bind(request, _NO_CHANNEL)
         if ctx is None:
@@ -308,10 +346,19 @@ class Dispatcher:
             return finalize(request, plain, self.gzip, True)
 
 
+def _settle_body(request: Request) -> None:
+    """A body not read to its end (a controller that stopped reading, a refused request):
+    drop what has arrived; if more is to come, the connection cannot be reused, so this
+    response is its last."""
+    reader = request.reader
+    if reader is not EMPTY_BODY and not reader.done and not reader.discard_buffered():
+        request.keep_alive = False
+
+
 def _finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
     """``finalize``, after opening the file of a ``StaticFile`` body (the one I/O step)."""
     if isinstance(response.body, StaticFile):
-        open_static(request, response)
+        open_static(request, response, gzip)
     return finalize(request, response, gzip, close)
 
 

@@ -156,13 +156,18 @@ def check_mapping_args(path: str, regexp: str, where: str) -> None:
 
 def mapping_for(func: Callable[..., Any], path: str, regexp: str, method: MethodSpec,
                 params: ExpressionSpec, headers: ExpressionSpec,
-                match_all_params: Optional[bool], match_all_headers: Optional[bool]) -> Mapping:
+                match_all_params: Optional[bool], match_all_headers: Optional[bool],
+                max_body_size: Optional[int] = None) -> Mapping:
     """The record of one ``@route`` on ``func``."""
     if not callable(func):
         raise ConfigurationError(f"@route needs a function or class, got {func!r}")
+    if max_body_size is not None and (isinstance(max_body_size, bool) or not isinstance(max_body_size, int)
+                                      or max_body_size < 0):
+        raise ConfigurationError(f"@route max_body_size must be a whole number of bytes >= 0, not {max_body_size!r}")
     route = Route(
         handler=func, path=path, regexp=regexp, methods=methods_of(method),
         params=expressions_of(params), headers=expressions_of(headers),
         match_all_params=True if match_all_params is None else match_all_params,
-        match_all_headers=True if match_all_headers is None else match_all_headers)
+        match_all_headers=True if match_all_headers is None else match_all_headers,
+        max_body_size=max_body_size)
     return Mapping(route, is_method=_looks_like_method(func))

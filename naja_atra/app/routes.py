@@ -49,6 +49,7 @@ class Route:
     narrowing expressions of the original API (``a=b``, ``a!=b``, ``a^=b``, ``!a``, ``a``).
     ``owner`` is the function's class when the handler is a method (resolved at build).
     ``extras`` is free for plugins to annotate (``naja_atra_route_added``).
+    ``max_body_size`` is the route's request body limit in bytes (None: the application's).
     """
 
     handler: Handler
@@ -61,6 +62,7 @@ class Route:
     match_all_headers: bool = True
     owner: Optional[ControllerClass] = None
     extras: dict[str, Any] = field(default_factory=dict)
+    max_body_size: Optional[int] = None
 
     @property
     def name(self) -> str:

@@ -1,14 +1,49 @@
-"""gzip content coding for responses: negotiation, one-shot and streamed compression."""
+"""gzip content coding for responses: the policy, negotiation, one-shot and streamed
+compression, and a body of pieces compressed as it is sent."""
 from __future__ import annotations
 
 import gzip
 import zlib
-from typing import Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
-__all__ = ["accepts_gzip", "gzip_bytes", "GzipStream"]
+if TYPE_CHECKING:
+    from .request import Request
+    from .response import ResponseHeaders
+
+__all__ = ["accepts_gzip", "gzip_bytes", "vary_accept_encoding", "GzipPolicy", "GzipStream", "GzipPieces"]
 
 # zlib wbits for a gzip wrapper (16 + a 32 KiB window).
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+class GzipPolicy:
+    """Which responses are compressed: content types (without parameters), level, and the
+    smallest body worth it (``min_size`` bytes; 0, the default, compresses every non-empty
+    body of a configured type, as naja-atra 1.2.2 did; an empty body is left as it is).
+
+    The same policy covers in-memory bodies, static files and streamed bodies (which have
+    no size up front, so ``min_size`` does not apply to them).
+    """
+
+    __slots__ = ("types", "level", "min_size")
+
+    def __init__(self, types: Iterable[str] = (), level: int = 9, min_size: int = 0) -> None:
+        self.types = frozenset(t.split(";", 1)[0].strip().lower() for t in types)
+        self.level = level
+        self.min_size = max(0, min_size)
+
+    def wants(self, request: Request, content_type: str, size: Optional[int] = None) -> bool:
+        """True when ``content_type`` is configured, the client accepts gzip and the body
+        (of ``size`` bytes, when known) is not under ``min_size``."""
+        if not self.types:
+            return False
+        if size is not None and (size < self.min_size or not size):
+            return False
+        mime = content_type.split(";", 1)[0].strip().lower()
+        return mime in self.types and accepts_gzip(request.headers.get("Accept-Encoding"))
+
+    def __repr__(self) -> str:
+        return f"GzipPolicy({sorted(self.types)!r}, level={self.level}, min_size={self.min_size})"
 
 
 def accepts_gzip(accept_encoding: Optional[str]) -> bool:
@@ -34,6 +69,18 @@ def accepts_gzip(accept_encoding: Optional[str]) -> bool:
     if gzip_q is not None:
         return gzip_q > 0
     return star_q is not None and star_q > 0
+
+
+def vary_accept_encoding(headers: ResponseHeaders) -> None:
+    """Add ``Vary: Accept-Encoding`` to the headers of a gzip-coded response, unless a
+    ``Vary`` header already lists it (or ``*``)."""
+    current = headers.get("Vary")
+    values = [current] if isinstance(current, str) else list(current or ())
+    for value in values:
+        for token in value.split(","):
+            if token.strip(" \t").lower() in ("accept-encoding", "*"):
+                return
+    headers.add("Vary", "Accept-Encoding")
 
 
 def _qvalue(params: str) -> float:
@@ -84,3 +131,49 @@ class GzipStream:
             return b""
         self._finished = True
         return self._compressor.flush(zlib.Z_FINISH)
+
+
+class GzipPieces(Iterator[bytes]):
+    """The gzip coding of a body given as pieces (an open file's chunks), compressed as it
+    is iterated: one source piece is read and compressed at a time, never the whole body.
+
+    Its length is not known before the end, so whoever sends it frames it without a
+    Content-Length. The pieces zlib holds back are not flushed early (a file has no reader
+    waiting for a partial body), so the ratio is that of a one-shot compression; empty
+    outputs are skipped. :meth:`close` (idempotent) closes the source; so does reaching the
+    end.
+    """
+
+    __slots__ = ("_source", "_stream", "_done")
+
+    def __init__(self, source: Iterator[bytes], level: int = 6) -> None:
+        self._source = source
+        self._stream = GzipStream(level)
+        self._done = False
+
+    def __iter__(self) -> GzipPieces:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        stream = self._stream
+        for piece in self._source:
+            out = stream.compress(piece, flush=False)
+            if out:
+                return out
+        tail = stream.finish()  # never empty: at least the gzip trailer
+        self.close()
+        return tail
+
+    def close(self) -> None:
+        """Stop and close the source (idempotent)."""
+        self._done = True
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the body ended or was closed."""
+        return self._done

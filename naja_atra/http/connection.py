@@ -1,24 +1,28 @@
 """The server side of one HTTP/1.1 connection's input, as events (sans-I/O).
 
 A driver appends what it reads to :attr:`RequestReader.buf` (or calls
-:meth:`~RequestReader.feed`) and asks :meth:`~RequestReader.next_event` what to do next,
-until the answer is :data:`NEED_DATA`. Pipelined requests stay in the buffer and come out
-one by one, in order. The events are types, as in h11:
+:meth:`~RequestReader.feed`) and asks :meth:`~RequestReader.next_event` what happened, until
+the answer is :data:`NEED_DATA`. Pipelined requests stay in the buffer and come out one by
+one, in order. The events are types, as in h11:
 
 - :data:`NEED_DATA`: read more bytes, then ask again;
-- :data:`SEND_CONTINUE`: the client waits for ``100 Continue`` before sending its body;
-- :class:`RequestReceived`: a whole request, head and body;
+- :class:`RequestReceived`: a request head; when ``head.has_body``, its body follows as
+- :class:`BodyData` pieces (as they arrive, never buffered whole here) and then
+- :data:`END_OF_BODY`;
 - :class:`RequestRejected`: the input must be refused with ``error`` (a
   :class:`~naja_atra.http.errors.ProtocolError`) and the connection closed.
 
 :attr:`RequestReader.state` says what the reader is waiting for (:class:`ReaderState`),
-which is how drivers pick the timeout that applies (idle, head, body). The threading and
+which is how drivers pick the timeout that applies (idle, head, body). The body size is
+not limited here: the route's limit is (``RequestBodyReader.limit``). The threading and
 asyncio servers and the test client all read requests through this class, so framing,
 limits and error answers are identical.
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
+import sys
 from typing import Optional, Union
 
 from .body import BodyDecoder, body_decoder
@@ -28,17 +32,18 @@ from .parser import RequestHead, parse_head
 
 __all__ = [
     "BODY",
+    "END_OF_BODY",
     "HEAD",
     "IDLE",
     "NEED_DATA",
-    "SEND_CONTINUE",
+    "BodyData",
+    "EndOfBody",
     "Event",
     "NeedData",
     "ReaderState",
     "RequestReader",
     "RequestReceived",
     "RequestRejected",
-    "SendContinue",
 ]
 
 
@@ -64,30 +69,42 @@ class NeedData:
         return "NEED_DATA"
 
 
-class SendContinue:
-    """Event: send ``100 Continue`` now (the one instance is :data:`SEND_CONTINUE`)."""
+class EndOfBody:
+    """Event: the body of the current request is complete (the one instance is
+    :data:`END_OF_BODY`)."""
 
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return "SEND_CONTINUE"
+        return "END_OF_BODY"
 
 
 NEED_DATA = NeedData()
-SEND_CONTINUE = SendContinue()
+END_OF_BODY = EndOfBody()
 
 
 class RequestReceived:
-    """Event: a complete request, its head and its whole body."""
+    """Event: a request head; its body (``head.has_body``) follows as :class:`BodyData`."""
 
-    __slots__ = ("head", "body")
+    __slots__ = ("head",)
 
-    def __init__(self, head: RequestHead, body: bytes) -> None:
+    def __init__(self, head: RequestHead) -> None:
         self.head = head
-        self.body = body
 
     def __repr__(self) -> str:
-        return f"<RequestReceived {self.head.method} {self.head.target} body={len(self.body)}>"
+        return f"<RequestReceived {self.head.method} {self.head.target}>"
+
+
+class BodyData:
+    """Event: body bytes of the current request, as they arrived."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"<BodyData {len(self.data)} bytes>"
 
 
 class RequestRejected:
@@ -102,31 +119,27 @@ class RequestRejected:
         return f"<RequestRejected {self.error.code} {self.error.message}>"
 
 
-Event = Union[NeedData, SendContinue, RequestReceived, RequestRejected]
+Event = Union[NeedData, RequestReceived, BodyData, EndOfBody, RequestRejected]
 
 
 class RequestReader:
-    """Turns the bytes of one connection into complete requests (head and whole body).
+    """Turns the bytes of one connection into request heads and body pieces.
 
-    The body is read whole (bounded by ``limits.max_body_size``) before the request is
-    handed over, so a body the application ignores is never parsed as the next request.
     After :class:`RequestRejected` the reader is done: the connection must close.
     """
 
-    __slots__ = ("buf", "_limits", "_head", "_decoder", "_parts", "_size")
+    __slots__ = ("buf", "_limits", "_decoder")
 
     def __init__(self, limits: Limits) -> None:
         self.buf = bytearray()
-        self._limits = limits
-        self._head: Optional[RequestHead] = None
+        # The decoders check framing and trailers; the body's size is the route's business.
+        self._limits = dataclasses.replace(limits, max_body_size=sys.maxsize)
         self._decoder: Optional[BodyDecoder] = None
-        self._parts: list[bytes] = []
-        self._size = 0
 
     @property
     def state(self) -> ReaderState:
         """What the reader waits for: the next request, the rest of a head, or a body."""
-        if self._head is not None:
+        if self._decoder is not None:
             return BODY
         return HEAD if self.buf else IDLE
 
@@ -135,12 +148,13 @@ class RequestReader:
         self.buf += data
 
     def next_event(self) -> Event:
-        """What the driver should do next (see the module's list of events)."""
+        """What the input holds next (see the module's list of events)."""
         try:
-            if self._head is None:
+            if self._decoder is None:
                 return self._read_head()
             return self._read_body()
         except ProtocolError as exc:
+            self._decoder = None
             return RequestRejected(exc)
 
     def _read_head(self) -> Event:
@@ -153,34 +167,23 @@ class RequestReader:
         head, consumed = parsed
         del buf[:consumed]
         decoder = body_decoder(head, self._limits)
-        if decoder is None or decoder.done:
-            return RequestReceived(head, b"")
-        self._head = head
-        self._decoder = decoder
-        if head.expect_continue and not buf:
-            # The client holds the body back until it hears from us; a client that sent it
-            # anyway gets no interim response (it would be noise).
-            return SEND_CONTINUE
-        return self._read_body()
+        if decoder is not None and not decoder.done:
+            self._decoder = decoder
+        return RequestReceived(head)
 
     def _read_body(self) -> Event:
         decoder = self._decoder
-        head = self._head
-        assert decoder is not None and head is not None
-        if self.buf:
-            data, leftover = decoder.feed(bytes(self.buf))
-            self.buf = bytearray(leftover)
-            if data:
-                self._size += len(data)
-                if self._size > self._limits.max_body_size:
-                    raise ProtocolError(413, "Content Too Large", "Request body too large")
-                self._parts.append(data)
-        if not decoder.done:
+        assert decoder is not None
+        if decoder.done:
+            self._decoder = None
+            return END_OF_BODY
+        if not self.buf:
             return NEED_DATA
-        parts = self._parts
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._head = None
-        self._decoder = None
-        self._parts = []
-        self._size = 0
-        return RequestReceived(head, body)
+        data, leftover = decoder.feed(bytes(self.buf))
+        self.buf = bytearray(leftover)
+        if data:
+            return BodyData(data)
+        if decoder.done:
+            self._decoder = None
+            return END_OF_BODY
+        return NEED_DATA

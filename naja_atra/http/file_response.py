@@ -2,10 +2,16 @@
 file's chunks; and turning a returned ``StaticFile`` into a response body.
 
 ``finalize`` does no I/O, so the dispatcher calls :func:`open_static` first: it stats the
-file (404 when it is gone), sets the file's headers, answers a conditional GET with ``304``
-and opens the file (except for ``HEAD``), leaving a :class:`FileBody` that ``finalize``
-frames like any other body of known length. Which file a path maps to is
-:mod:`naja_atra.http.static_files`'s job.
+file (404 when it is gone), sets the file's headers, chooses the representation (gzip when
+the application's gzip policy and the client agree, as for any other body), answers a
+conditional GET with ``304`` and opens the file (except for ``HEAD``), leaving a
+:class:`FileBody` that ``finalize`` frames: with its Content-Length, or, gzipped, as a body
+of unknown length whose pieces are compressed as they are sent. Which file a path maps to
+is :mod:`naja_atra.http.static_files`'s job.
+
+The gzip representation has validators of its own: the identity ETag with ``-gzip`` added
+inside the quotes (``W/"1a2b-17f0"`` becomes ``W/"1a2b-17f0-gzip"``), and ``If-None-Match``
+is compared with the ETag of the representation chosen for the request.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import re
 from datetime import timezone
 from typing import IO, Any, Iterator, Mapping, Optional
 
+from .compression import GzipPieces, GzipPolicy, vary_accept_encoding
 from .errors import HttpError
 from .headers import HeaderMap
 from .request import Request
@@ -27,6 +34,7 @@ __all__ = [
     "FileChunks",
     "file_headers",
     "guess_type",
+    "gzip_etag",
     "http_date",
     "iter_file",
     "make_etag",
@@ -88,6 +96,16 @@ def make_etag(stat: os.stat_result) -> str:
     Weak because equal size and mtime suggest, but do not prove, equal bytes.
     """
     return f'W/"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
+
+
+def gzip_etag(etag: str) -> str:
+    """The ETag of a file's gzip representation: ``-gzip`` added to the opaque tag, inside
+    the quotes and keeping a ``W/`` (``W/"a-b"`` -> ``W/"a-b-gzip"``), so that it never
+    equals the identity representation's, whichever comparison is used."""
+    etag = etag.strip()
+    if len(etag) >= 2 and etag.endswith('"') and '"' in etag[:-1]:
+        return etag[:-1] + '-gzip"'
+    return etag + "-gzip"
 
 
 def file_headers(file_path: str, stat: os.stat_result, content_type: str) -> list[tuple[str, str]]:
@@ -214,21 +232,47 @@ def iter_file(path: str, chunk_size: int = 65536, length: Optional[int] = None) 
 
 
 class FileBody:
-    """A file to send: its ``size`` (the Content-Length) and its open ``chunks`` (None for
-    ``HEAD``, which sends no body)."""
+    """A file to send: its ``size`` (the Content-Length; None when the length is not known
+    up front: a file gzipped as it is sent) and its open ``chunks`` (the file's
+    :class:`FileChunks`, or its :class:`~naja_atra.http.compression.GzipPieces`; None for
+    ``HEAD``, which sends no body). Closing ``chunks`` closes the file."""
 
     __slots__ = ("size", "chunks")
 
-    def __init__(self, size: int, chunks: Optional[FileChunks]) -> None:
+    def __init__(self, size: Optional[int], chunks: Optional[Iterator[bytes]]) -> None:
         self.size = size
         self.chunks = chunks
 
     def __repr__(self) -> str:
+        if self.size is None:
+            return "<FileBody gzip, length unknown>"
         return f"<FileBody {self.size} bytes>"
 
 
-def open_static(request: Request, response: Response) -> None:
+#: Statuses that never carry a body (RFC 9110 6.4.1): never gzipped.
+_NO_BODY = frozenset((204, 304))
+
+
+def _gzipped(request: Request, response: Response, policy: Optional[GzipPolicy], size: int) -> bool:
+    """Whether the file goes out gzip-coded: a body-carrying status, no coding set already,
+    and the policy wants its type and size for this client."""
+    if policy is None:
+        return False
+    status = response.status_code
+    headers = response.headers
+    content_type = headers.get("Content-Type")
+    return (status >= 200 and status not in _NO_BODY and isinstance(content_type, str)
+            and "Content-Encoding" not in headers and policy.wants(request, content_type, size))
+
+
+def open_static(request: Request, response: Response, gzip: Optional[GzipPolicy] = None) -> None:
     """Replace the ``StaticFile`` body of ``response`` by the file's headers and body.
+
+    ``gzip``: the application's gzip policy (None: no compression). When it wants the
+    file's type and size and the client accepts gzip,
+    the response is the gzip representation: ``Content-Encoding: gzip``, ``Vary:
+    Accept-Encoding``, its own ETag (:func:`gzip_etag`), no Content-Length, and a body
+    compressed piece by piece as it is sent; its ``304`` carries the same ETag and Vary.
 
     Raises ``HttpError(404)`` when the file does not exist (or cannot be read).
     """
@@ -242,18 +286,32 @@ def open_static(request: Request, response: Response) -> None:
     for name, value in file_headers(static.file_path, stat, static.content_type):
         if name not in headers:
             headers[name] = value
+    coded = _gzipped(request, response, gzip, stat.st_size)
     etag = headers.get("ETag")
+    if coded:
+        if isinstance(etag, str):
+            etag = gzip_etag(etag)
+            headers["ETag"] = etag
+        vary_accept_encoding(headers)
     if response.status_code == 200 and isinstance(etag, str) and not_modified(request.headers, etag, stat.st_mtime):
         response.status_code = 304
         headers.pop("Content-Length", None)
         headers.pop("Content-Type", None)
         response.body = None
         return
+    if coded:
+        headers["Content-Encoding"] = "gzip"
+        headers.pop("Content-Length", None)
+    size = None if coded else stat.st_size
     if request.method == "HEAD":
-        response.body = FileBody(stat.st_size, None)
+        response.body = FileBody(size, None)
         return
     try:
         chunks = iter_file(static.file_path, length=stat.st_size)
     except OSError:
         raise HttpError(404, "Not Found") from None
-    response.body = FileBody(stat.st_size, chunks)
+    if coded:
+        assert gzip is not None
+        response.body = FileBody(None, GzipPieces(chunks, gzip.level))
+    else:
+        response.body = FileBody(stat.st_size, chunks)

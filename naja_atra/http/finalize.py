@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Optional
 
-from .compression import accepts_gzip, gzip_bytes
+from .compression import GzipPolicy as GzipPolicy  # re-exported: its import path before compression.py held it
+from .compression import gzip_bytes, vary_accept_encoding
 from .file_response import FileBody
 from .outgoing import Outgoing
 from .request import Request
@@ -15,24 +16,6 @@ from .response import Response, header_lines
 
 #: Statuses that never carry a body (RFC 9110 6.4.1).
 _NO_BODY = frozenset((204, 304))
-_GZIP_MIN_SIZE = 256
-
-
-class GzipPolicy:
-    """Which responses are compressed: content types (without parameters) and level."""
-
-    __slots__ = ("types", "level")
-
-    def __init__(self, types: Iterable[str] = (), level: int = 9) -> None:
-        self.types = frozenset(t.split(";", 1)[0].strip().lower() for t in types)
-        self.level = level
-
-    def wants(self, request: Request, content_type: str) -> bool:
-        """True when ``content_type`` is configured and the client accepts gzip."""
-        if not self.types:
-            return False
-        mime = content_type.split(";", 1)[0].strip().lower()
-        return mime in self.types and accepts_gzip(request.headers.get("Accept-Encoding"))
 
 
 def body_bytes(body: Any) -> tuple[bytes, Optional[str]]:
@@ -49,18 +32,26 @@ def body_bytes(body: Any) -> tuple[bytes, Optional[str]]:
 
 
 def _file(request: Request, response: Response, body: FileBody, close: bool) -> Outgoing:
-    response.headers["Content-Length"] = str(body.size)
+    """A file body: with its Content-Length, or (gzipped as it is sent) of unknown length."""
+    unsized = body.size is None
+    if unsized:
+        response.headers.pop("Content-Length", None)
+    else:
+        response.headers["Content-Length"] = str(body.size)
     pieces: Iterable[bytes] = body.chunks if body.chunks is not None else ()
     return Outgoing(response.status_code, header_lines(response.headers, response.cookies), pieces,
-                    close=close, version=request.version)
+                    close=close, version=request.version, unsized=unsized, head_only=request.method == "HEAD")
 
 
 def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
     """The message to send for ``response`` (``close``: the connection ends after it).
 
     The body becomes bytes (str as UTF-8 HTML, dict/list as JSON) with the Content-Type it
-    implies unless one is set, is gzipped when the policy and the client agree, and gets its
-    Content-Length; a HEAD response keeps the headers and drops the body. A streamed
+    implies unless one is set, is gzipped when the policy and the client agree (whatever its
+    size, unless the policy sets a ``min_size``), and gets its Content-Length; a HEAD
+    response keeps the headers and drops the body. A file body (opened by
+    :func:`~naja_atra.http.file_response.open_static`, which chose its representation) has
+    its own Content-Length, or none when it is gzipped as it is sent. A streamed
     response has already sent itself: only its unsent end remains. ``TypeError`` for a body
     that cannot be sent.
     """
@@ -80,11 +71,11 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
         if "Content-Type" not in headers and implied_type is not None and (data or body != ""):
             headers["Content-Type"] = implied_type
         content_type = headers.get("Content-Type")
-        if (len(data) >= _GZIP_MIN_SIZE and isinstance(content_type, str)
-                and "Content-Encoding" not in headers and gzip.wants(request, content_type)):
+        if (isinstance(content_type, str) and "Content-Encoding" not in headers
+                and gzip.wants(request, content_type, len(data))):
             data = gzip_bytes(data, gzip.level)
             headers["Content-Encoding"] = "gzip"
-            headers.add("Vary", "Accept-Encoding")
+            vary_accept_encoding(headers)
         headers["Content-Length"] = str(len(data))
     lines = header_lines(headers, response.cookies)
     if response.upgrade is not None and status == 101:

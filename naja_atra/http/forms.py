@@ -2,10 +2,20 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 from urllib.parse import unquote, unquote_to_bytes
 
 from .errors import HttpError
+
+if TYPE_CHECKING:
+    import mmap
+
+    from .spool import Spool
+
+#: A multipart body: bytes, or the read-only map of a spooled body's file.
+Body = Union[bytes, "mmap.mmap"]
+#: Pieces in which a file part kept in a spool file is copied out.
+_COPY_SIZE = 1 << 20
 
 __all__ = [
     "MultipartFile",
@@ -28,9 +38,14 @@ class MultipartFile:
 
     It is also the marker of a controller argument: ``def upload(img=MultipartFile("img"))``
     asks for the file field ``img`` (``required=True`` makes its absence a 400).
+
+    A file larger than the request's ``spool_threshold`` stays where the spooled body put it,
+    in a temporary file: ``content`` reads it into memory when asked, ``save_to_file`` and
+    ``chunks`` copy it piece by piece. That file is removed when the request ends, so read
+    or save an upload inside its request.
     """
 
-    __slots__ = ("_name", "_required", "_filename", "_content_type", "_content")
+    __slots__ = ("_name", "_required", "_filename", "_content_type", "_content", "_source")
 
     def __init__(
         self,
@@ -39,12 +54,15 @@ class MultipartFile:
         filename: str = "",
         content_type: str = "",
         content: Optional[bytes] = None,
+        source: Optional[tuple[Spool, int, int]] = None,
     ) -> None:
         self._name = name
         self._required = required
         self._filename = filename
         self._content_type = content_type
         self._content = content
+        #: (spool, offset, length) of a file part left in a spooled body's file.
+        self._source = source
 
     @property
     def name(self) -> str:
@@ -67,22 +85,54 @@ class MultipartFile:
         return self._content_type
 
     @property
+    def size(self) -> int:
+        """The file's length in bytes (0 for a marker that holds no upload)."""
+        if self._source is not None:
+            return self._source[2]
+        return len(self._content or b"")
+
+    @property
     def content(self) -> Optional[bytes]:
-        """The file's bytes; None for a marker that holds no upload."""
+        """The file's bytes (read into memory on first use when the file is on disk);
+        None for a marker that holds no upload."""
+        if self._content is None and self._source is not None:
+            spool, offset, length = self._source
+            self._content = spool.read_range(offset, length)
         return self._content
+
+    @property
+    def on_disk(self) -> bool:
+        """True when the upload is in the request's temporary file, not in memory."""
+        return self._source is not None and self._content is None
 
     @property
     def is_empty(self) -> bool:
         """True when there is no content (no upload, or an empty file)."""
-        return not self._content
+        return self.size == 0
+
+    def chunks(self, size: int = _COPY_SIZE) -> Iterator[bytes]:
+        """The file's bytes in pieces of at most ``size`` (without loading it whole)."""
+        if self._source is None or self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        spool, offset, length = self._source
+        end = offset + length
+        while offset < end:
+            piece = spool.read_range(offset, min(size, end - offset))
+            if not piece:
+                return
+            offset += len(piece)
+            yield piece
 
     def save_to_file(self, file_path: str) -> None:
         """Write the content to ``file_path`` (an empty file when there is no content)."""
         with open(file_path, "wb") as f:
-            f.write(self._content or b"")
+            for piece in self.chunks():
+                f.write(piece)
 
     def __repr__(self) -> str:
-        size = "none" if self._content is None else f"{len(self._content)} bytes"
+        size = "none" if self._content is None and self._source is None else f"{self.size} bytes"
         return f"<MultipartFile {self._name!r} filename={self._filename!r} {size}>"
 
 
@@ -206,7 +256,7 @@ def _ext_value(value: str) -> Optional[str]:
 
 
 def parse_multipart(
-    body: bytes, content_type: str, max_parts: int = 1000
+    body: Body, content_type: str, max_parts: int = 1000, spool: Optional[Spool] = None
 ) -> tuple[dict[str, list[str]], dict[str, list[MultipartFile]]]:
     """Parse a ``multipart/form-data`` body (RFC 7578, RFC 2046 framing).
 
@@ -215,6 +265,9 @@ def parse_multipart(
     Raises ``HttpError(400)`` for a missing boundary, a missing closing boundary, a part
     without a ``Content-Disposition`` name, more than ``max_parts`` parts or a part whose
     headers exceed :data:`MAX_PART_HEADER_SIZE`.
+
+    ``body`` may be the map of a spooled body's file (``spool``): file parts larger than the
+    spool's threshold then stay in that file, referenced, not copied.
     """
     boundary = parse_content_type(content_type)[1].get("boundary", "")
     if not boundary:
@@ -222,18 +275,18 @@ def parse_multipart(
     fields: dict[str, list[str]] = {}
     files: dict[str, list[MultipartFile]] = {}
     for start, end in _part_spans(body, boundary.encode("latin-1"), max_parts):
-        _add_part(body, start, end, fields, files)
+        _add_part(body, start, end, fields, files, spool)
     return fields, files
 
 
-def _part_spans(body: bytes, boundary: bytes, max_parts: int) -> list[tuple[int, int]]:
+def _part_spans(body: Body, boundary: bytes, max_parts: int) -> list[tuple[int, int]]:
     """Offsets (start, end) of each part's headers+content; preamble and epilogue left out.
 
     A delimiter is CRLF ``--boundary`` (or ``--boundary`` at the very start of the body);
     the CRLF belongs to the delimiter, not to the content before it.
     """
     dash = b"--" + boundary
-    after = _after_delimiter(body, len(dash)) if body.startswith(dash) else None
+    after = _after_delimiter(body, len(dash)) if body[:len(dash)] == dash else None
     if after is None:
         found = _find_delimiter(body, dash, 0)
         if found is None:
@@ -251,7 +304,7 @@ def _part_spans(body: bytes, boundary: bytes, max_parts: int) -> list[tuple[int,
     return spans
 
 
-def _find_delimiter(body: bytes, dash: bytes, pos: int) -> Optional[tuple[int, int]]:
+def _find_delimiter(body: Body, dash: bytes, pos: int) -> Optional[tuple[int, int]]:
     """The next real delimiter from ``pos``: (its offset, where the next part starts or -1).
 
     Text that merely starts like a delimiter (CRLF ``--boundary`` followed by something
@@ -268,23 +321,24 @@ def _find_delimiter(body: bytes, dash: bytes, pos: int) -> Optional[tuple[int, i
         pos = found + 1
 
 
-def _after_delimiter(body: bytes, pos: int) -> Optional[int]:
+def _after_delimiter(body: Body, pos: int) -> Optional[int]:
     """Where a part starts after a delimiter ending at ``pos``; -1 after the close delimiter.
 
     None when the delimiter is not followed by ``--`` or by optional SP/HTAB and CRLF.
     """
-    if body.startswith(b"--", pos):
+    if body[pos:pos + 2] == b"--":
         return -1
     match = _PADDING_CRLF.match(body, pos)
     return None if match is None else match.end()
 
 
 def _add_part(
-    body: bytes,
+    body: Body,
     start: int,
     end: int,
     fields: dict[str, list[str]],
     files: dict[str, list[MultipartFile]],
+    spool: Optional[Spool] = None,
 ) -> None:
     """Parse the part at ``body[start:end]`` into ``fields`` or ``files``."""
     headers, content_start = _part_headers(body, start, end)
@@ -295,22 +349,26 @@ def _add_part(
     name = params.get("name")
     if name is None:
         raise HttpError(400, "Bad Request", "multipart part without a name")
-    content = body[content_start:end]
     content_type = headers.get("content-type", "")
     if "filename" in params or "filename*" in params:
         filename = _ext_value(params["filename*"]) if "filename*" in params else None
         if filename is None:
             filename = params.get("filename", "")
-        upload = MultipartFile(name, filename=filename, content_type=content_type, content=content)
+        if spool is not None and end - content_start > spool.threshold:
+            upload = MultipartFile(name, filename=filename, content_type=content_type,
+                                   source=(spool, content_start, end - content_start))
+        else:
+            upload = MultipartFile(name, filename=filename, content_type=content_type,
+                                   content=bytes(body[content_start:end]))
         files.setdefault(name, []).append(upload)
     else:
         charset = parse_content_type(content_type)[1].get("charset", "utf-8")
-        fields.setdefault(name, []).append(_decode_text(content, charset))
+        fields.setdefault(name, []).append(_decode_text(bytes(body[content_start:end]), charset))
 
 
-def _part_headers(body: bytes, start: int, end: int) -> tuple[dict[str, str], int]:
+def _part_headers(body: Body, start: int, end: int) -> tuple[dict[str, str], int]:
     """The headers of the part at ``body[start:end]`` (lower-case names) and where its content starts."""
-    if body.startswith(b"\r\n", start):
+    if body[start:start + 2] == b"\r\n":
         return {}, start + 2
     # Bounded search: a header block found within it is never over the limit.
     limit = min(end, start + MAX_PART_HEADER_SIZE + 4)
@@ -319,7 +377,7 @@ def _part_headers(body: bytes, start: int, end: int) -> tuple[dict[str, str], in
         if end - start > MAX_PART_HEADER_SIZE:
             raise HttpError(400, "Bad Request", "multipart part headers too large")
         raise HttpError(400, "Bad Request", "multipart part without a header end")
-    block = body[start:header_end]
+    block = bytes(body[start:header_end])
     try:
         # Browsers send non-ASCII file names as raw UTF-8.
         text = block.decode("utf-8")

@@ -13,7 +13,13 @@ class Limits:
 
     - ``max_header_size``: request line plus headers, in bytes (431 past it).
     - ``max_headers``: number of header lines (431 past it).
-    - ``max_body_size``: request body, in bytes (413, decided before reading when the length is known).
+    - ``max_body_size``: request body, in bytes, of a route without a limit of its own
+      (``@route(..., max_body_size=...)``); 413 before reading when the length is known,
+      else as soon as the body passes it.
+    - ``spool_threshold``: bytes of one buffered body kept in memory; the rest of it goes to
+      a temporary file, removed when the request ends.
+    - ``body_memory_budget``: bytes of buffered bodies in memory across all requests of the
+      server; past it, bodies go to temporary files at once (nothing waits or is refused).
     - ``keep_alive_timeout``: seconds an idle keep-alive connection is kept open.
     - ``header_timeout``: seconds a client has to send a whole request head once it starts.
     - ``body_timeout``: seconds of silence tolerated while reading a body.
@@ -24,6 +30,8 @@ class Limits:
     max_header_size: int = 64 * KIB
     max_headers: int = 100
     max_body_size: int = 16 * MIB
+    spool_threshold: int = 1 * MIB
+    body_memory_budget: int = 64 * MIB
     keep_alive_timeout: float = 15.0
     header_timeout: float = 10.0
     body_timeout: float = 30.0

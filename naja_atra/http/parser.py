@@ -102,6 +102,11 @@ class RequestHead:
         self.expect_continue: bool = expect_continue
         self.upgrade: Optional[str] = upgrade
 
+    @property
+    def has_body(self) -> bool:
+        """True when a body follows the head (chunked, or a Content-Length above zero)."""
+        return self.chunked or bool(self.content_length)
+
     def __repr__(self) -> str:
         return f"<RequestHead {self.method} {self.target} {self.version}>"
 
@@ -147,7 +152,7 @@ def parse_head(buf: Union[bytes, bytearray], limits: Limits) -> Optional[tuple[R
     Returns None while the head is incomplete, else ``(head, consumed)`` where ``consumed``
     counts every byte up to and including the blank line (plus any empty lines skipped
     before the request line), so ``buf[consumed:]`` is the body or the next request.
-    Raises :class:`ProtocolError` (400, 413, 431, 501 or 505) for a head that must be refused.
+    Raises :class:`ProtocolError` (400, 431, 501 or 505) for a head that must be refused.
     """
     start = _skip_empty_lines(buf, limits) if buf and buf[0] in (10, 13) else 0
     # The blank line follows an LF: it is "\n\r\n" (covering the usual "\r\n\r\n") or
@@ -206,8 +211,9 @@ def build_head(
     free of control characters; ``limits.max_headers`` and ``limits.max_header_size`` apply
     (431). HTTP/1.1 needs exactly one Host; ``authority`` (an absolute-form target's) replaces
     it. Content-Length and Transfer-Encoding are checked together (a request carrying both
-    is refused, a Content-Length over ``limits.max_body_size`` is a 413), and keep-alive,
-    the upgrade token and ``Expect: 100-continue`` are derived from the headers.
+    is refused), and keep-alive, the upgrade token and ``Expect: 100-continue`` are derived
+    from the headers. Whether the body's length is acceptable is decided later, by the
+    route's body limit, before any of it is read.
 
     :func:`parse_head` does the same with the field loop inlined over its lines.
     """
@@ -251,7 +257,7 @@ def _decide(method: str, target: str, version: str, raw_path: str, query: str, p
         # RFC 9112 3.2.2: with an absolute-form target the server uses the target's
         # authority instead of the Host header.
         headers["Host"] = authority
-    content_length, chunked = _body_framing(framing, http11, limits)
+    content_length, chunked = _body_framing(framing, http11)
     keep_alive, upgrade = _connection(framing, http11)
     expect = framing.get("expect")
     # RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request must be ignored.
@@ -509,7 +515,7 @@ def _check_host(framing: dict[str, list[str]], http11: bool) -> None:
         raise ProtocolError(400, "Bad Request", "Several Host headers")
 
 
-def _body_framing(framing: dict[str, list[str]], http11: bool, limits: Limits) -> tuple[Optional[int], bool]:
+def _body_framing(framing: dict[str, list[str]], http11: bool) -> tuple[Optional[int], bool]:
     """(content_length, chunked) from Content-Length/Transfer-Encoding, refusing conflicts."""
     te = framing.get("transfer-encoding")
     cl = framing.get("content-length")
@@ -523,10 +529,9 @@ def _body_framing(framing: dict[str, list[str]], http11: bool, limits: Limits) -
         return None, True
     if cl is None:
         return None, False
-    length = _content_length(cl)
-    if length > limits.max_body_size:
-        raise ProtocolError(413, "Content Too Large", "Request body too large")
-    return length, False
+    # Whether the length is acceptable is the route's decision (its body limit), made
+    # before a byte of the body is read.
+    return _content_length(cl), False
 
 
 def _connection(framing: dict[str, list[str]], http11: bool) -> tuple[bool, Optional[str]]:

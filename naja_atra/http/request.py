@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import HttpError
 from .headers import HeaderMap
+from .parser import RequestHead
+from .request_body import EMPTY_BODY, BufferedBody, RequestBodyReader, SpoolReader
 
 if TYPE_CHECKING:
     from ..sessions import Session
     from .forms import MultipartFile
-    from .parser import RequestHead
+    from .spool import BodyBudget, Spool
 
 
 class Cookies(SimpleCookie):
@@ -33,16 +35,27 @@ class Request:
 
     Parsing of parameters, cookies and JSON happens on first access, so a route that
     reads none of them pays nothing for them.
+
+    ``reader`` (a :class:`~naja_atra.http.request_body.RequestBodyReader`) is the body as it
+    arrives. A route whose controller does not take the reader has its body read before
+    the controller runs (kept in memory up to ``spool_threshold``, in a temporary file
+    beyond), and ``body`` is that body as bytes; a route that streams its body has no
+    ``body`` to give (reading it raises ``RuntimeError``).
+
+    ``Request()`` with no head is a blank request: as a parameter default
+    (``req=Request()``) it asks for the current request, as in naja-atra 1.x.
     """
 
     def __init__(
         self,
-        head: RequestHead,
-        body: bytes = b"",
+        head: Optional[RequestHead] = None,
+        body: Union[bytes, RequestBodyReader] = b"",
         *,
         client_address: Optional[tuple[str, int]] = None,
         scheme: str = "http",
     ) -> None:
+        if head is None:
+            head = RequestHead("", "", "", "", "", "HTTP/1.1", HeaderMap())
         self.method: str = head.method
         self.path: str = head.path
         self.raw_path: str = head.raw_path
@@ -51,7 +64,14 @@ class Request:
         self.headers: HeaderMap = head.headers
         self.client_address = client_address
         self.scheme = scheme
-        self.body: bytes = body
+        if isinstance(body, RequestBodyReader):
+            #: The body as it arrives (see the class notes).
+            self.reader: RequestBodyReader = body
+            self._body: Optional[bytes] = b"" if body is EMPTY_BODY else None
+        else:
+            self.reader = BufferedBody(body) if body else EMPTY_BODY
+            self._body = body
+        self._spool: Optional[Spool] = None
         self.path_values: dict[str, str] = {}
         self.reg_groups: tuple[str, ...] = ()
         self.environment: dict[str, Any] = {}
@@ -68,19 +88,76 @@ class Request:
         #: The session ``get_session`` found or created (None until a request asks for one).
         self.loaded_session: Optional[Session] = None
 
+    # -- the body -----------------------------------------------------------------------
+    @property
+    def body(self) -> bytes:
+        """The whole body (read back from its temporary file when it was spooled there).
+
+        ``RuntimeError`` on a route that streams its body: use the ``RequestBodyReader``.
+        """
+        data = self._body
+        if data is None:
+            spool = self._spool
+            if spool is None:
+                raise RuntimeError("this route reads its body as a stream: use its RequestBodyReader")
+            data = self._body = spool.getvalue()
+        return data
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        self._body = value
+        self._parameters = self._parameter = self._files = None
+        self._json = _UNSET
+
+    @property
+    def body_loaded(self) -> bool:
+        """True when the whole body is here (in memory or spooled): ``body`` can be read."""
+        return self._body is not None or self._spool is not None
+
+    async def load_body(self, threshold: int, budget: Optional[BodyBudget] = None) -> None:
+        """Read the whole body from ``reader`` (in memory up to ``threshold`` bytes while
+        ``budget`` allows, then into a temporary file). Does nothing when it is loaded."""
+        if not self.body_loaded:
+            self._loaded(await self.reader.load(threshold, budget))
+
+    def load_body_sync(self, threshold: int, budget: Optional[BodyBudget] = None) -> None:
+        """:meth:`load_body` for synchronous code."""
+        if not self.body_loaded:
+            self._loaded(self.reader.load_sync(threshold, budget))
+
+    def _loaded(self, spool: Spool) -> None:
+        # The reader now reads the loaded body again, from its start, for anyone who asks.
+        limit = self.reader.limit
+        self._spool = spool
+        self.reader = SpoolReader(spool)
+        self.reader.limit = limit
+
+    def release(self) -> None:
+        """The request is over: close the spooled body (its temporary file is removed and
+        uploads backed by it can no longer be read)."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+
     # -- parameters -------------------------------------------------------------------
     def _parse_parameters(self) -> None:
         from .forms import parse_multipart, parse_query, parse_urlencoded
 
         params = parse_query(self.query_string) if self.query_string else {}
         files: dict[str, list[MultipartFile]] = {}
-        if self.body:
+        # A streamed body (not loaded) is the controller's to read: only the query counts.
+        if self.body_loaded and (self._spool is not None and self._spool.size or self._body):
             mime = self.content_type.split(";", 1)[0].strip().lower()
             form: dict[str, list[str]] = {}
             if mime == "application/x-www-form-urlencoded":
                 form = parse_urlencoded(self.body)
             elif mime == "multipart/form-data":
-                form, files = parse_multipart(self.body, self.content_type)
+                spool = self._spool
+                if spool is not None and self._body is None:
+                    # Parsed in place: file parts of a spooled body stay in its file.
+                    form, files = parse_multipart(spool.view(), self.content_type, spool=spool)
+                else:
+                    form, files = parse_multipart(self.body, self.content_type)
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
         self._parameters = params
@@ -125,6 +202,14 @@ class Request:
         return self.headers.get("Host") or ""
 
     @property
+    def has_form_body(self) -> bool:
+        """True when the body is a form (urlencoded or multipart), whose fields are parameters."""
+        if self.reader is EMPTY_BODY:
+            return False
+        mime = self.content_type.split(";", 1)[0].strip().lower()
+        return mime in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    @property
     def content_type(self) -> str:
         """The Content-Type header ("" when absent)."""
         return self.headers.get("Content-Type") or ""
@@ -132,7 +217,11 @@ class Request:
     @property
     def content_length(self) -> Optional[int]:
         """The body's length, or None when the request has none."""
-        return len(self.body) if self.body or "Content-Length" in self.headers else None
+        if self._body is not None:
+            return len(self._body) if self._body or "Content-Length" in self.headers else None
+        if self._spool is not None:
+            return self._spool.size
+        return self.reader.length
 
     @property
     def cookies(self) -> Cookies:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..http.errors import ArgumentError, ConfigurationError, HttpError, InjectionError
 from ..http.forms import MultipartFile, parse_query
 from ..http.request import Request
+from ..http.request_body import RequestBodyReader
 from ..http.response import Response
 from ..sessions import Session
 from .convert import (
@@ -311,8 +312,16 @@ def session(ctx: RequestContext) -> Any:
     return ctx.request.get_session(True)
 
 
+def body_reader(ctx: RequestContext) -> RequestBodyReader:
+    """The request body as a stream; a route that takes it does not read its body first."""
+    return ctx.request.reader
+
+
+body_reader.streams_body = True  # type: ignore[attr-defined]
+
 _BY_TYPE: dict[Any, Resolver] = {
     Request: lambda ctx: ctx.request,
+    RequestBodyReader: body_reader,
     Response: lambda ctx: ctx.response,
     Headers: lambda ctx: Headers(dict(ctx.request.headers)),
     Cookies: lambda ctx: ctx.request.cookies,

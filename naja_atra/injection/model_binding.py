@@ -23,14 +23,15 @@ the default unchanged.
 Registrations live in a :class:`ModelBindingRegistry`, one per application
 (``app.model_bindings``); the built-in ``naja_atra.resolvers`` plugin turns them into
 resolvers when the application is built. A ``bind()`` that raises ``InjectionError``
-has its errors listed with the request's other bad arguments.
+has its errors listed with the request's other bad arguments; one that returns None for
+a parameter without a default is a missing argument (a 400), as in the original framework.
 """
 from __future__ import annotations
 
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional, Type, TypeVar, overload
 
-from ..http.errors import ConfigurationError
+from ..http.errors import ConfigurationError, InjectionError
 from .convert import strip_optional
 from .params import Param, Resolver
 
@@ -47,7 +48,11 @@ class ModelBinding:
 
     ``request`` and ``response`` are the current ones; ``arg_name`` is the controller
     parameter's name, ``arg_type`` its annotation (or the type of its default when it has
-    none), ``default_value`` its default (None when it has none).
+    none), ``default_value`` its default (None when it has none). ``_kws`` is naja-atra 1.x's
+    keyword form of the default (``{"val": default_value}``, empty when the default is None),
+    kept for subclasses written against 1.x. The framework passes the five arguments by
+    position, so a subclass may name its own ``__init__`` parameters as 1.x did
+    (``arg``, ``val``).
     """
 
     def __init__(self, request: Request, response: Response, arg_name: str, arg_type: Any,
@@ -57,6 +62,7 @@ class ModelBinding:
         self.arg_name = arg_name
         self.arg_type = arg_type
         self.default_value = default_value
+        self._kws: dict[str, Any] = {} if default_value is None else {"val": default_value}
 
     def bind(self) -> Any:
         """The argument's value (may be ``async def``). The base gives the default."""
@@ -75,14 +81,25 @@ def _check(binding: Any, where: str) -> None:
 
 def binding_resolver(binding: BindingClass, param: Param) -> Resolver:
     """The resolver that builds ``binding`` for ``param`` and calls its ``bind()``;
-    asynchronous (a coroutine function) when ``bind`` is ``async def``."""
+    asynchronous (a coroutine function) when ``bind`` is ``async def``.
+
+    As in naja-atra 1.x, a parameter without a default whose ``bind()`` gives None is
+    missing: a 400 (an ``InjectionError`` listing it as a required parameter)."""
     name = param.name
     default = param.default if param.has_default else None
     arg_type = param.annotation if param.annotation is not Param.EMPTY else (
         type(param.default) if param.has_default else Param.EMPTY)
+    required = not param.has_default
+    expected = getattr(arg_type, "__name__", None) or str(arg_type)
+
+    def checked(value: Any) -> Any:
+        if value is None and required:
+            raise InjectionError.missing(name, "query", expected)
+        return value
+
     if inspect.iscoroutinefunction(getattr(binding, "bind", None)):
         async def resolve_async(ctx: RequestContext) -> Any:
-            return await binding(ctx.request, ctx.response, name, arg_type, default).bind()
+            return checked(await binding(ctx.request, ctx.response, name, arg_type, default).bind())
         return resolve_async
 
     def resolve(ctx: RequestContext) -> Any:
@@ -92,7 +109,7 @@ def binding_resolver(binding: BindingClass, param: Param) -> Resolver:
             if close is not None:
                 close()
             raise ConfigurationError(f"{binding.__qualname__}.bind returned an awaitable: make it `async def`")
-        return value
+        return checked(value)
     return resolve
 
 

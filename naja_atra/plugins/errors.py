@@ -1,4 +1,11 @@
-"""Built-in plugin ``naja_atra.errors``: ``@error_message`` pages and the default page."""
+"""Built-in plugin ``naja_atra.errors``: ``@error_message`` pages and the default page.
+
+An exception that is not an ``HttpError`` becomes a ``500 Internal Server Error`` (the
+exception chained as its ``__cause__``). An application's page for it receives the
+exception's text as ``explain``, as naja-atra 1.2.2 passed it; the default page never shows
+it, so that internals (paths, queries, secrets in messages) do not reach clients unless the
+application chooses to show them.
+"""
 from __future__ import annotations
 
 import html
@@ -7,13 +14,13 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..hooks.specs import hookimpl
+from ..http.errors import HttpError
 from ..http.response import Response
 from ..http.status import reason_phrase
 
 if TYPE_CHECKING:
     from ..app.application import Application
     from ..app.context import RequestContext
-    from ..http.errors import HttpError
 
 
 def page_for(pages: dict[str, Callable[..., Any]], code: int) -> Optional[Callable[..., Any]]:
@@ -22,9 +29,20 @@ def page_for(pages: dict[str, Callable[..., Any]], code: int) -> Optional[Callab
     return pages.get(text) or pages.get(text[:2] + "x") or pages.get(text[:1] + "xx") or pages.get("")
 
 
+def page_explain(error: HttpError) -> str:
+    """The ``explain`` an application's error page receives: the error's own, or, for a
+    500 made from an exception (its ``__cause__``) without one, the exception's text."""
+    if error.explain or error.code != 500:
+        return error.explain
+    cause = error.__cause__
+    if cause is None or isinstance(cause, HttpError):
+        return error.explain
+    return str(cause)
+
+
 def _call_page(page: Callable[..., Any], error: HttpError, ctx: RequestContext) -> Any:
     values = {"code": error.code, "status_code": error.code, "message": error.message,
-              "explain": error.explain, "error": error, "request": ctx.request}
+              "explain": page_explain(error), "error": error, "request": ctx.request}
     params = inspect.signature(page).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return page(**values)
@@ -32,7 +50,8 @@ def _call_page(page: Callable[..., Any], error: HttpError, ctx: RequestContext) 
 
 
 def default_page(error: HttpError, ctx: RequestContext) -> Response:
-    """A small HTML page, or JSON when the client asks for JSON rather than HTML."""
+    """A small HTML page, or JSON when the client asks for JSON rather than HTML (with the
+    error's own ``explain`` only: never the text of an exception behind a 500)."""
     message = error.message or reason_phrase(error.code)
     accept = ctx.request.headers.get("Accept") or ""
     if "json" in accept and "html" not in accept:

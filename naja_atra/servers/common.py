@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 from ..http.outgoing import Outgoing
 from ..http.parser import RequestHead
 from ..http.request import Request
+from ..http.request_body import RequestBodyReader
 from ..http.response import Response
 from ..http.wire import StreamFramer
 from .config import ServerConfig
@@ -147,7 +148,8 @@ class RequestCycle:
         self.served = 0
         self.max_requests = max_requests
 
-    def begin(self, head: RequestHead, body: bytes, channel: StreamChannel, address: Optional[tuple[str, int]],
+    def begin(self, head: RequestHead, body: RequestBodyReader, channel: StreamChannel,
+              address: Optional[tuple[str, int]],
               scheme: str, stopping: bool) -> tuple[Request, Response]:
         """The request and its live response. A request the connection will not outlive is
         made the last before the application sees it, so its response says

@@ -15,9 +15,23 @@ import threading
 import time
 from typing import Optional
 
-from ..http.connection import BODY, HEAD, IDLE, NEED_DATA, ReaderState, RequestReader, RequestReceived, RequestRejected
+from ..http.connection import (
+    BODY,
+    END_OF_BODY,
+    HEAD,
+    IDLE,
+    NEED_DATA,
+    BodyData,
+    ReaderState,
+    RequestReader,
+    RequestReceived,
+    RequestRejected,
+)
+from ..http.errors import ProtocolError
 from ..http.outgoing import Outgoing
+from ..http.parser import RequestHead
 from ..http.request import Request
+from ..http.request_body import EMPTY_BODY, PullBody
 from ..http.response import Response
 from ..http.wire import CONTINUE_100, encode_head, error_bytes
 from .common import (
@@ -71,6 +85,8 @@ class _Connection:
         self.write_lock = threading.Lock()
         self.busy = False  # handling a request: shutdown() gives it the grace period
         self.upgraded = False  # handed to a protocol upgrade (WebSocket): not ours to drain
+        self.continue_pending = False  # the client waits for 100 Continue before its body
+        self.body_failed = False  # the body broke off: the connection cannot be reused
         #: The request being handled (while ``busy``): stopping makes it the last one.
         self.request: Optional[Request] = None
         self.closed = False
@@ -123,10 +139,15 @@ class _Connection:
             elif isinstance(event, RequestReceived):
                 # Busy from here: the shutdown sweep must not take this connection for idle.
                 self.busy = True
+                head = event.head
+                body = self._body_of(head) if head.has_body else EMPTY_BODY
                 try:
-                    request, response = self.cycle.begin(event.head, event.body, self.channel, self.address,
+                    request, response = self.cycle.begin(head, body, self.channel, self.address,
                                                           server.scheme, server.stopping)
-                    out = self._handle(request, response)
+                    try:
+                        out = self._handle(request, response)
+                    finally:
+                        request.release()
                     if out.upgrade is not None:
                         self.upgraded = True  # before busy drops, for the same reason
                 finally:
@@ -140,8 +161,8 @@ class _Connection:
                 self._send(error_bytes(event.error.code, event.error.message))
                 self._linger()
                 return
-            else:  # SEND_CONTINUE
-                self._send(CONTINUE_100)
+            else:  # body bytes nobody read (the application failed before it could): give up
+                return
 
     # -- reading ------------------------------------------------------------------------
     def _receive(self) -> bool:
@@ -173,6 +194,55 @@ class _Connection:
             return False  # EOF: the client is gone (mid-body or between requests)
         self.reader.buf += data
         return True
+
+    def _body_of(self, head: RequestHead) -> PullBody:
+        """The request body, read from this connection when the application asks for it."""
+        self.continue_pending = head.expect_continue
+        self.body_failed = False
+        return PullBody(head.content_length, self._pull_body, self._discard_body)
+
+    def _pull_body(self) -> bytes:
+        """The next piece of the body (``b""`` at its end), reading the socket as needed.
+
+        The first read of a body the client holds back (``Expect: 100-continue``) sends
+        ``100 Continue``. Silence for ``body_timeout`` is a 408, a connection closed early
+        or malformed framing a 400; the connection closes after the answer.
+        """
+        reader = self.reader
+        while True:
+            event = reader.next_event()
+            if isinstance(event, BodyData):
+                return event.data
+            if event is END_OF_BODY:
+                return b""
+            if isinstance(event, RequestRejected):
+                self.body_failed = True
+                raise event.error
+            if self.continue_pending:
+                self.continue_pending = False
+                self._send(CONTINUE_100)
+            try:
+                self.sock.settimeout(self.limits.body_timeout)
+                data = self.sock.recv(RECV_SIZE)
+            except socket.timeout:
+                self.body_failed = True
+                raise ProtocolError(408, "Request Timeout", "The request body stopped arriving") from None
+            if not data:
+                self.body_failed = True
+                raise ProtocolError(400, "Bad Request", "The connection closed before the body was complete")
+            reader.buf += data
+
+    def _discard_body(self) -> bool:
+        """Drop the body bytes already read, without waiting; True when that was all of it."""
+        if self.body_failed:
+            return False
+        reader = self.reader
+        while True:
+            event = reader.next_event()
+            if event is END_OF_BODY:
+                return True
+            if not isinstance(event, BodyData):
+                return False  # more to come (or broken): the connection closes after the response
 
     def _timed_out(self, phase: ReaderState) -> bool:
         if phase is HEAD:
@@ -228,6 +298,21 @@ class _Connection:
     def _write_outgoing(self, out: Outgoing) -> None:
         if out.streamed:
             return  # it went out through the channel
+        if out.unsized:  # no Content-Length (a file gzipped as it goes): framed as a stream
+            framer = out.framer()
+            assert framer is not None
+            try:
+                self._send(framer.head(out.status, out.headers))
+                for piece in out.body:
+                    data = framer.piece(piece)
+                    if data:
+                        self._send(data)
+                tail = framer.end()
+                if tail:
+                    self._send(tail)
+            finally:
+                out.close_body()
+            return
         head = encode_head(out.version, out.status, out.headers, out.close)
         small = out.in_memory()
         if small is not None:  # in memory: nothing to close

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Optional
 
-from ..http.connection import BODY, SEND_CONTINUE, RequestReader, RequestReceived, RequestRejected
+from ..http.connection import END_OF_BODY, BodyData, RequestReader, RequestReceived, RequestRejected
 from ..http.headers import HeaderMap
 from ..http.outgoing import Outgoing
 from ..http.request import Request
@@ -82,33 +82,48 @@ def serve(app: Application, raw: bytes, scheme: str, netloc: str,
     reader = RequestReader(app.limits)
     reader.feed(raw)
     event = reader.next_event()
-    while event is SEND_CONTINUE:  # the body is in ``raw`` already, or missing (below)
-        event = reader.next_event()
     if isinstance(event, RequestRejected):
         # What both drivers answer before closing.
         out = Outgoing.error(event.error.code, event.error.message)
         return _response(out, "GET", f"{scheme}://{netloc}/"), None
     if not isinstance(event, RequestReceived):
-        if reader.state is BODY:
-            raise TestClientError("The request body is shorter than its framing announces: "
-                                  "a server would wait for more bytes")
         raise TestClientError("The request head is incomplete: a server would wait for more bytes")
     head = event.head
-    request = Request(head, event.body, client_address=client_address, scheme=scheme)
+    pieces: list[bytes] = []
+    while head.has_body:
+        event = reader.next_event()
+        if isinstance(event, BodyData):
+            pieces.append(event.data)
+        elif event is END_OF_BODY:
+            break
+        elif isinstance(event, RequestRejected):
+            out = Outgoing.error(event.error.code, event.error.message)
+            return _response(out, head.method, _url(head.target, scheme, netloc)), None
+        else:
+            raise TestClientError("The request body is shorter than its framing announces: "
+                                  "a server would wait for more bytes")
+    request = Request(head, b"".join(pieces), client_address=client_address, scheme=scheme)
     response = Response()
     channel = _Recorder()
     response.bind(request, channel)
     out = _dispatch(app, request, response)
-    target = head.target
-    url = target if "://" in target else f"{scheme}://{netloc}{target}"
+    request.release()
+    url = _url(head.target, scheme, netloc)
     if out.streamed:
         return _streamed_response(channel, out, request, url), None
     return _response(out, head.method, url), out.upgrade
 
 
+def _url(target: str, scheme: str, netloc: str) -> str:
+    return target if "://" in target else f"{scheme}://{netloc}{target}"
+
+
 def _response(out: Outgoing, method: str, url: str) -> TestResponse:
-    """The response a socket client would read for ``out``."""
-    headers = HeaderMap(wire_headers(out.version, out.headers, out.close))
+    """The response a socket client would read for ``out`` (an unsized body framed as the
+    socket drivers frame it: chunked on HTTP/1.1, until the close on HTTP/1.0)."""
+    framer = out.framer()
+    lines = out.headers if framer is None else framer.headers(out.headers)
+    headers = HeaderMap(wire_headers(out.version, lines, out.close))
     return TestResponse(out.status, out.reason, out.version, headers, out.read_body(), method=method, url=url,
                         connection_close=out.close)
 

@@ -436,11 +436,12 @@ def test_invalid_content_length_is_400(values: list[str]) -> None:
     assert rejected(raw) == 400
 
 
-def test_content_length_over_limit_is_413() -> None:
+def test_content_length_over_the_body_limit_is_the_routes_decision() -> None:
+    """The head parses; the route's body limit refuses it (413) before a byte is read."""
     limits = Limits(max_body_size=10)
-    assert parse(request("POST / HTTP/1.1", "Content-Length: 10"), limits).content_length == 10
-    assert rejected(request("POST / HTTP/1.1", "Content-Length: 11"), limits) == 413
-    assert rejected(request("POST / HTTP/1.1", "Content-Length: " + "9" * 18)) == 413
+    assert parse(request("POST / HTTP/1.1", "Content-Length: 11"), limits).content_length == 11
+    assert parse(request("POST / HTTP/1.1", "Content-Length: " + "9" * 18)).content_length == int("9" * 18)
+    assert rejected(request("POST / HTTP/1.1", "Content-Length: " + "9" * 19)) == 400
 
 
 # --- Transfer-Encoding -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, Callable, Optional
 
 import pytest
 
+from naja_atra.http.errors import HttpError
 from naja_atra.http.limits import Limits
 from naja_atra.http.outgoing import Outgoing
 from naja_atra.http.request import Request
@@ -93,10 +94,28 @@ class _EchoProtocol(asyncio.Protocol):
 
 @dataclass
 class FakeDispatcher:
-    """Echoes requests; records what it saw. ``/slow`` sleeps, ``/stream`` streams, ``/big`` is 4 MiB."""
+    """Echoes requests; records what it saw. ``/slow`` sleeps, ``/stream`` streams, ``/big`` is 4 MiB.
+
+    It keeps the body contract of a real dispatcher: the body is read under ``body_limit``
+    (a 413 before reading when the length says so, as soon as it passes the limit
+    otherwise), and a body it could not read to its end makes the response the
+    connection's last.
+    """
 
     seen: list[tuple[str, str, bytes]] = field(default_factory=list)
     slow_seconds: float = 0.5
+    body_limit: int = Limits().max_body_size
+
+    def _open_body(self, request: Request) -> None:
+        reader = request.reader
+        reader.limit = self.body_limit
+        reader.check_length()
+
+    def _refused(self, request: Request, error: HttpError) -> Outgoing:
+        reader = request.reader
+        if not reader.done and not reader.discard_buffered():
+            request.keep_alive = False
+        return _answer(request, error.code, error.message.encode())
 
     def _common(self, request: Request, response: Response) -> Optional[Outgoing]:
         self.seen.append((request.method, request.path, request.body))
@@ -116,6 +135,11 @@ class FakeDispatcher:
         return _answer(request, 200, text)
 
     def handle_sync(self, request: Request, response: Response) -> Outgoing:
+        try:
+            self._open_body(request)
+            request.load_body_sync(1 << 20)
+        except HttpError as error:
+            return self._refused(request, error)
         out = self._common(request, response)
         if out is not None:
             return out
@@ -129,6 +153,11 @@ class FakeDispatcher:
         return self._echo(request)
 
     async def handle_async(self, request: Request, response: Response) -> Outgoing:
+        try:
+            self._open_body(request)
+            await request.load_body(1 << 20)
+        except HttpError as error:
+            return self._refused(request, error)
         out = self._common(request, response)
         if out is not None:
             return out
@@ -185,7 +214,9 @@ def start_server(driver: str) -> Iterator[Callable[..., Running]]:
 
     def start(limits: Optional[Limits] = None, **config: Any) -> Running:
         cfg = ServerConfig(host="127.0.0.1", port=0, limits=limits or Limits(), **config)
-        server = DRIVERS[driver](FakeApp(), cfg)
+        app = FakeApp()
+        app.dispatcher.body_limit = cfg.limits.max_body_size
+        server = DRIVERS[driver](app, cfg)
         server.bind()
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

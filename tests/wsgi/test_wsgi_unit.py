@@ -497,8 +497,7 @@ def test_413_before_reading(wsgi: WsgiAdapter) -> None:
     guarded = GuardedInput(b"", forbid=True)
     env = environ("POST", "/echo", extra={"wsgi.input": guarded, "CONTENT_LENGTH": str(64 * 1024 + 1)})
     r = call(wsgi, env)
-    assert r.status == "413 Request Entity Too Large" or r.code == 413
-    assert r.header("Content-Type") == "text/plain; charset=utf-8"
+    assert r.code == 413  # the route's limit: answered by the application (its error pages apply)
     assert b"Content Too Large" in r.body
 
 

@@ -1,8 +1,9 @@
 """The ``http`` scope.
 
-- The body arrives as ``http.request`` events and is counted as it comes: past
-  ``limits.max_body_size`` the answer is 413 at once and nothing more is read. A client that
-  disconnects before its body is complete gets nothing (the application is not called).
+- The body arrives as ``http.request`` events, pulled as the application reads it
+  (:class:`AsgiBody`): streamed to a controller that takes a ``RequestBodyReader``, read
+  whole (and spooled) before any other. The route's body limit applies as it is counted:
+  past it the answer is 413 at once and nothing more is read.
 - The response goes out as ``http.response.start`` then ``http.response.body``, read from
   the structured ``Outgoing``. Connection management is the server's: hop-by-hop headers
   (``Connection``, ``Transfer-Encoding``, ``Keep-Alive``, ...) are not passed on, and ASGI
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Optional
 from ...http.errors import ProtocolError, StreamAborted
 from ...http.outgoing import Outgoing
 from ...http.request import Request
+from ...http.request_body import EMPTY_BODY, LoopBody, RequestBodyReader
 from ...http.response import Response
 from .events import Message, Receive, Scope, Send, asgi_headers
 from .scope import make_request, request_head
@@ -34,31 +36,41 @@ from .scope import make_request, request_head
 if TYPE_CHECKING:
     from ...app.application import Application
 
-__all__ = ["serve_http", "read_body", "send_outgoing"]
+__all__ = ["AsgiBody", "serve_http", "send_outgoing"]
 
 
-async def read_body(receive: Receive, limit: int) -> Optional[bytes]:
-    """The request body from ``http.request`` events; None when the client disconnected first.
+class AsgiBody(LoopBody):
+    """The request body from ``http.request`` events, pulled as the application reads it.
 
-    ``ProtocolError(413)`` as soon as it exceeds ``limit``: nothing more is read.
+    An ``http.disconnect`` before its end is a 400 that nobody will read: ``disconnected``
+    tells the adapter not to answer. A body left unread is the ASGI server's to discard.
     """
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        kind = message["type"]
-        if kind == "http.request":
-            data = message.get("body") or b""
-            if data:
-                size += len(data)
-                if size > limit:
-                    raise ProtocolError(413, "Content Too Large", "Request body too large")
-                chunks.append(data)
-            if not message.get("more_body", False):
-                break
-        elif kind == "http.disconnect":
-            return None
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def __init__(self, length: Optional[int], receive: Receive) -> None:
+        super().__init__(length, asyncio.get_running_loop())
+        self._receive = receive
+        self._ended = False
+        self.disconnected = False
+
+    async def _next(self) -> bytes:
+        while not self._ended:
+            message = await self._receive()
+            kind = message["type"]
+            if kind == "http.request":
+                data: bytes = message.get("body") or b""
+                if not message.get("more_body", False):
+                    self._ended = True
+                if data:
+                    return data
+            elif kind == "http.disconnect":
+                self._ended = self.disconnected = True
+                raise ProtocolError(400, "Bad Request", "The client disconnected before its body was complete")
+        return b""
+
+    def discard_buffered(self) -> bool:
+        self._pending = b""
+        self.done = True
+        return True
 
 
 def start_message(out: Outgoing, kind: str = "http.response.start") -> Message:
@@ -173,21 +185,26 @@ async def send_error(send: Send, error: ProtocolError) -> None:
 
 async def serve_http(app: Application, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one ``http`` scope."""
-    limits = app.limits
     try:
-        head = request_head(scope, limits, websocket=False)
-        body = await read_body(receive, limits.max_body_size)
+        head = request_head(scope, app.limits, websocket=False)
     except ProtocolError as error:
         await send_error(send, error)
         return
-    if body is None:
-        return  # the client left before its request was complete
+    body: RequestBodyReader = EMPTY_BODY
+    if head.has_body or head.content_length is None:  # a body may come without a length (HTTP/2)
+        body = AsgiBody(head.content_length, receive)
     request = make_request(scope, head, body)
     request.upgrade = None  # an http scope cannot switch protocols (WebSockets come as websocket)
     response = Response()
     stream = _ResponseStream(send)
     response.bind(request, stream)
-    out = await app.dispatcher.handle_async(request, response)
+    try:
+        out = await app.dispatcher.handle_async(request, response)
+    finally:
+        request.release()
+    if isinstance(body, AsgiBody) and body.disconnected:
+        out.close_body()
+        return  # the client left before its request was complete: nobody to answer
     if out.streamed:
         await stream.finish(request, response)
     else:

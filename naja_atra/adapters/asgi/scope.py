@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Optional
+from typing import Optional, Union
 from urllib.parse import quote
 
 from ...http.limits import Limits
 from ...http.parser import RequestHead, build_head, parse_target
 from ...http.request import Request
+from ...http.request_body import RequestBodyReader
 from .events import Scope
 
 __all__ = ["request_head", "make_request"]
@@ -93,7 +94,7 @@ def request_head(scope: Scope, limits: Limits, websocket: bool) -> RequestHead:
     return build_head(method, target, version, raw_path, query, path, fields, limits, authority)
 
 
-def make_request(scope: Scope, head: RequestHead, body: bytes) -> Request:
+def make_request(scope: Scope, head: RequestHead, body: Union[bytes, RequestBodyReader]) -> Request:
     """The ``Request`` of ``head`` with what the scope says about the connection."""
     client = scope.get("client")
     scheme = scope.get("scheme") or "http"

@@ -1,0 +1,522 @@
+"""One HTTP/1.1 connection of the asyncio server: an ``asyncio.Protocol`` (no streams: this
+is the fast path).
+
+Bytes arrive in ``data_received`` and go straight into the connection's
+:class:`~naja_atra.http.connection.RequestReader`; each request head runs
+``dispatcher.handle_async`` in a task, its body (if any) is handed over as it arrives
+(reading pauses while the application has not taken enough of it), and the
+:class:`Outgoing` the application returns is written with ``transport.write`` after
+``encode_head`` (awaiting a drain between the pieces of a file body when the transport asks
+us to pause).
+
+Timeouts use one lazily re-armed timer per connection: a phase change only stores a new
+deadline, and the timer, when it fires, either acts or re-arms itself for the stored
+deadline. So a keep-alive connection creates about one timer handle per
+``keep_alive_timeout`` rather than one per request.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
+
+from ..http.connection import (
+    END_OF_BODY,
+    HEAD,
+    IDLE,
+    NEED_DATA,
+    BodyData,
+    ReaderState,
+    RequestReader,
+    RequestReceived,
+    RequestRejected,
+)
+from ..http.errors import ProtocolError
+from ..http.outgoing import Outgoing
+from ..http.request import Request
+from ..http.request_body import EMPTY_BODY, PushBody, RequestBodyReader
+from ..http.response import Response
+from ..http.wire import CONTINUE_100, encode_head, error_bytes
+from .common import (
+    RequestCycle,
+    StreamChannel,
+    client_address,
+    internal_error,
+    logger,
+    make_last,
+    set_nodelay,
+)
+
+if TYPE_CHECKING:
+    from .asyncio_server import AsyncioServer
+
+__all__ = ["HttpProtocol"]
+
+# What the connection's timer guards (the phase it waits in).
+_NONE = 0  # handling a request, or closed: no timeout
+_WAIT_IDLE = 1  # between requests: keep_alive_timeout, then close
+_WAIT_HEAD = 2  # a head (or, first request, anything): header_timeout, then 408 and close
+_WAIT_BODY = 3  # body_timeout of silence, then close
+_WAIT_DRAIN = 4  # the client does not read our response: body_timeout, then abort
+_LINGER = 5  # after an error response: read and discard for a moment, then close
+
+#: Bytes of pipelined input buffered while a request is handled before reading pauses.
+_PIPELINE_HIGH_WATER = 64 * 1024
+#: Bytes of a request body received but not yet taken by the application: reading pauses
+#: above the high mark and resumes once the application is down to the low one.
+_BODY_HIGH_WATER = 256 * 1024
+_BODY_LOW_WATER = 64 * 1024
+_LINGER_SECONDS = 1.0
+
+# Python 3.12+ can start a task eagerly: a handler that finishes without suspending then
+# costs no trip through the event loop. Earlier versions get a normal task.
+_EAGER = sys.version_info >= (3, 12)
+
+
+def _create_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    if _EAGER:
+        return asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    return loop.create_task(coro)
+
+
+class _LoopWriter:
+    """How a streaming controller writes to a connection: now on the loop's thread, handed
+    to the loop from any other (``call_soon_threadsafe``)."""
+
+    __slots__ = ("_proto", "_loop", "_ident")
+
+    def __init__(self, proto: HttpProtocol, loop: asyncio.AbstractEventLoop, ident: int) -> None:
+        self._proto = proto
+        self._loop = loop
+        self._ident = ident
+
+    def __call__(self, data: bytes) -> None:
+        """Write ``data`` to the transport; ``ConnectionResetError`` once the connection is
+        closed, so a streaming controller learns that its client is gone."""
+        proto = self._proto
+        if proto.closed:
+            raise ConnectionResetError("the connection is closed")
+        if not data:
+            return
+        if threading.get_ident() == self._ident:
+            proto.write_now(data)
+            return
+        try:
+            self._loop.call_soon_threadsafe(proto.write_now, bytes(data))
+        except RuntimeError:  # the loop is closed: the server is gone
+            raise ConnectionResetError("the connection is closed") from None
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One HTTP/1.1 connection."""
+
+    def __init__(self, server: AsyncioServer, loop: asyncio.AbstractEventLoop, ident: int) -> None:
+        self._server = server
+        self._loop = loop
+        self._limits = server.config.limits
+        self._reader = RequestReader(self._limits)
+        self._cycle = RequestCycle(self._limits.keep_alive_max_requests)
+        self._channel = StreamChannel(_LoopWriter(self, loop, ident))
+        self._transport: Optional[asyncio.Transport] = None
+        self._address: Optional[tuple[str, int]] = None
+        self.closed = False  # connection_lost has run
+        self._closing = False  # we asked the transport to close: ignore further input
+        self.busy = False  # a request is being handled
+        self._eof = False
+        self._in_process = False
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiter: Optional[asyncio.Future[None]] = None
+        self._task: Optional[asyncio.Task[None]] = None
+        #: The request being handled (while ``busy``): stopping makes it the last one.
+        self._request: Optional[Request] = None
+        #: The body of the request being handled while it still arrives.
+        self._body: Optional[PushBody] = None
+        self._phase = _NONE
+        self._deadline = 0.0
+        self._timer: Optional[asyncio.TimerHandle] = None
+
+    # -- asyncio.Protocol ---------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Register the connection and start the first request's head timeout."""
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        set_nodelay(transport.get_extra_info("socket"))
+        self._address = client_address(transport.get_extra_info("peername"))
+        self._server.adopt(self)
+        if self._server.stopping:
+            self.abort()
+            return
+        # The first request's head must be complete header_timeout after the accept.
+        self._arm(_WAIT_HEAD, self._limits.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer the bytes; parse and dispatch unless a request is being handled."""
+        reader = self._reader
+        if self._closing:
+            return  # discarding what follows an error response or a close
+        reader.buf += data
+        if self._body is not None:
+            self._pump_body()
+            return
+        if self.busy:
+            self._check_pipeline()
+            return
+        self._process()
+
+    def _check_pipeline(self) -> None:
+        """Pipelined input waits for the current response; don't let it grow unbounded."""
+        if not self._reading_paused and len(self._reader.buf) > _PIPELINE_HIGH_WATER:
+            self._pause_reading()
+
+    def eof_received(self) -> Optional[bool]:
+        """The client half-closed: finish the request in hand, then close."""
+        self._eof = True
+        if self._body is not None:
+            self._pump_body()  # an unfinished body fails: nothing more will come
+        if self.busy:
+            return True  # keep the transport open to write the response
+        return None
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        """Deregister, stop the timer and wake a writer waiting for a drain."""
+        self.closed = True
+        self._phase = _NONE
+        body, self._body = self._body, None
+        if body is not None:
+            body.fail(ConnectionResetError("the connection closed before the body was complete"))
+        self._server.forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full: streamed bodies wait for :meth:`resume_writing`."""
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        """The transport's buffer drained: let a waiting writer go on."""
+        self._writing_paused = False
+        self._wake_writer()
+
+    # -- reading and dispatching --------------------------------------------------------
+    def _process(self) -> None:
+        """Serve every complete request in the buffer, then wait for more bytes."""
+        reader = self._reader
+        self._in_process = True
+        try:
+            while not self._closing:
+                event = reader.next_event()
+                if isinstance(event, RequestReceived):
+                    self._dispatch(event)
+                    if self.busy:
+                        return  # the task calls _process again when the response is out
+                elif event is NEED_DATA:
+                    self._wait_for_data(reader.state)
+                    return
+                elif isinstance(event, RequestRejected):
+                    self._fail(event.error.code, event.error.message)
+                    return
+                else:  # body bytes nobody read (the application failed before it could)
+                    self._close()
+                    return
+        finally:
+            self._in_process = False
+
+    def _wait_for_data(self, phase: ReaderState) -> None:
+        if self._eof:
+            self._close()  # nothing more will come
+            return
+        if phase is IDLE:
+            if self._cycle.served:
+                self._arm(_WAIT_IDLE, self._limits.keep_alive_timeout)
+            # else: the first request keeps the head deadline counted from the accept
+        elif phase is HEAD:
+            if self._phase != _WAIT_HEAD:
+                self._arm(_WAIT_HEAD, self._limits.header_timeout)  # from the first byte
+        if self._reading_paused:
+            self._reading_paused = False
+            assert self._transport is not None
+            self._transport.resume_reading()
+
+    def _dispatch(self, event: RequestReceived) -> None:
+        """Run the application on a request in a task; its body, if any, is handed over as
+        it arrives (:meth:`_pump_body`)."""
+        self._phase = _NONE
+        head = event.head
+        body: RequestBodyReader = EMPTY_BODY
+        if head.has_body:
+            body = self._body = PushBody(
+                head.content_length, self._loop, on_read=self._send_continue if head.expect_continue else None,
+                on_drained=self._resume_body, low_water=_BODY_LOW_WATER)
+            self._pump_body()
+        request, response = self._cycle.begin(head, body, self._channel, self._address,
+                                              self._server.scheme, self._server.stopping)
+        self.busy = True
+        self._request = request
+        self._task = _create_task(self._loop, self._respond(request, response))
+
+    # -- a body arriving while its request is handled -------------------------------------
+    def _pump_body(self) -> None:
+        """Hand the body bytes read so far to the request's body; pause reading while the
+        application has not taken ``_BODY_HIGH_WATER`` bytes of it yet."""
+        body = self._body
+        assert body is not None
+        reader = self._reader
+        while True:
+            event = reader.next_event()
+            if isinstance(event, BodyData):
+                body.feed(event.data)
+            elif event is END_OF_BODY:
+                body.end()
+                self._body_done()
+                if self.busy:
+                    self._check_pipeline()
+                return
+            elif isinstance(event, RequestRejected):
+                self._closing = True  # the framing broke: nothing more is read from this connection
+                body.fail(event.error)
+                self._body_done()
+                return
+            else:  # NEED_DATA
+                if self._eof:
+                    body.fail(ProtocolError(400, "Bad Request", "The connection closed before the body was complete"))
+                    self._body_done()
+                else:
+                    # Silence is what body_timeout measures: any data moves the deadline.
+                    self._arm(_WAIT_BODY, self._limits.body_timeout)
+                    if body.buffered > _BODY_HIGH_WATER and not self._reading_paused:
+                        self._pause_reading()
+                return
+
+    def _body_done(self) -> None:
+        self._body = None
+        if self._phase == _WAIT_BODY:
+            self._phase = _NONE
+
+    def _resume_body(self) -> None:
+        """The application took the buffered body bytes: read on."""
+        if self._body is not None and self._reading_paused and self._transport is not None:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    def _send_continue(self) -> None:
+        """The application waits for a body the client holds back: ask for it."""
+        if not self._reader.buf:
+            self.write_now(CONTINUE_100)
+
+    async def _respond(self, request: Request, response: Response) -> None:
+        try:
+            try:
+                out = await self._server.app.dispatcher.handle_async(request, response)
+            except Exception as exc:
+                out = internal_error(exc)
+            finally:
+                request.release()
+            await self._write_outgoing(out)
+        except asyncio.CancelledError:
+            self.abort()
+            raise
+        except Exception:
+            logger.exception("unexpected error on connection %s", self._address)
+            self.abort()
+            return
+        finally:
+            self._task = None
+        self._after_response(request, out)
+
+    def _after_response(self, request: Request, out: Outgoing) -> None:
+        self.busy = False
+        self._request = None
+        if self._body is not None or request.reader.failed:
+            # The body did not end (or broke off): the response said Connection: close.
+            self._body_done()
+            self._closing = False
+            self._close()
+            return
+        if self._closing:
+            return
+        if self._take_over(out):
+            return
+        if not self._cycle.end(request, out, self._channel, self._server.stopping):
+            self._close()
+        elif not self._in_process:
+            # Resumed from the task: serve what was pipelined meanwhile. (When an eager task
+            # finished inside _process, its loop simply goes on.)
+            self._process()
+
+    def _take_over(self, out: Outgoing) -> bool:
+        """The seam for protocol upgrades (WebSocket): hand the transport to ``out.upgrade``.
+
+        An ``Outgoing`` that carries an ``upgrade`` callable (after a ``101 Switching
+        Protocols`` head) is called with the transport and the bytes already read past
+        the request, and returns the ``asyncio.Protocol`` that takes the connection over.
+        The connection then no longer counts here: the new protocol owns it.
+        """
+        upgrade: Optional[Callable[[asyncio.Transport, bytes], asyncio.BaseProtocol]] = out.upgrade
+        if upgrade is None:
+            return False
+        assert self._transport is not None
+        leftover = bytes(self._reader.buf)
+        self._reader.buf.clear()
+        self._phase = _NONE
+        self._closing = True  # nothing more for this protocol to do
+        self._server.forget(self)
+        self._server.hand_over(self._transport)
+        if self._reading_paused:
+            self._reading_paused = False
+            self._transport.resume_reading()
+        self._transport.set_protocol(upgrade(self._transport, leftover))
+        return True
+
+    # -- writing ------------------------------------------------------------------------
+    def write_now(self, data: bytes) -> None:
+        """Write on the loop thread, unless the connection is already closed."""
+        if not self.closed and self._transport is not None:
+            self._transport.write(data)
+
+    async def _write_outgoing(self, out: Outgoing) -> None:
+        if out.streamed:
+            return  # it went out through the channel
+        # No Content-Length (a file gzipped as it goes): framed as a stream.
+        framer = out.framer() if out.unsized else None
+        if framer is None:
+            head = encode_head(out.version, out.status, out.headers, out.close)
+            small = out.in_memory()
+            if small is not None:  # in memory: nothing to close
+                self.write_now(head + small if small else head)
+                if self._writing_paused:
+                    await self._drain()
+                return
+        else:
+            head = framer.head(out.status, out.headers)
+        try:
+            self.write_now(head)
+            for piece in out.body:
+                if self.closed:
+                    break
+                data = piece if framer is None else framer.piece(piece)
+                if data:
+                    self.write_now(data)
+                if self._writing_paused:
+                    await self._drain()
+            if framer is not None:
+                self.write_now(framer.end())  # the last chunk; nothing on HTTP/1.0 or for HEAD
+        finally:
+            out.close_body()
+
+    async def _drain(self) -> None:
+        """Wait until the transport wants more (or the connection is gone)."""
+        if self.closed:
+            return
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._drain_waiter = waiter
+        self._arm(_WAIT_DRAIN, self._limits.body_timeout)
+        try:
+            await waiter
+        finally:
+            self._drain_waiter = None
+            if self._phase == _WAIT_DRAIN:
+                self._phase = _NONE
+
+    def _wake_writer(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _pause_reading(self) -> None:
+        assert self._transport is not None
+        self._reading_paused = True
+        self._transport.pause_reading()
+
+    # -- timeouts -----------------------------------------------------------------------
+    def _arm(self, phase: int, timeout: float) -> None:
+        """Wait in ``phase`` until ``timeout`` from now, reusing the pending timer if it fires sooner."""
+        deadline = self._loop.time() + timeout
+        self._phase = phase
+        self._deadline = deadline
+        timer = self._timer
+        if timer is None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+        elif timer.when() > deadline:
+            timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        phase = self._phase
+        if phase == _NONE or self.closed:
+            return
+        if self._loop.time() < self._deadline:
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            return
+        self._phase = _NONE
+        if phase == _WAIT_BODY and self._body is not None:
+            body = self._body
+            self._body_done()
+            self._closing = True
+            body.fail(ProtocolError(408, "Request Timeout", "The request body stopped arriving"))
+        elif phase == _WAIT_HEAD and self._reader.buf:
+            self._fail(408, "Request Timeout")  # a partial head: tell the client why
+        elif phase == _WAIT_DRAIN:
+            self.abort()
+        else:
+            self._close()
+
+    # -- closing ------------------------------------------------------------------------
+    def _fail(self, code: int, message: str) -> None:
+        """Answer a protocol error and close, reading what the client still sends for a moment.
+
+        Closing with unread input makes the kernel send a reset, which can destroy the
+        error response before the client reads it: half-close first, close after.
+        """
+        transport = self._transport
+        assert transport is not None
+        self.write_now(error_bytes(code, message))
+        self._reader.buf.clear()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        if transport.can_write_eof():
+            transport.write_eof()
+            self._closing = True
+            self._arm(_LINGER, _LINGER_SECONDS)
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        """Close after the buffered output is flushed."""
+        self._phase = _NONE
+        self._closing = True
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    def abort(self) -> None:
+        """Close now, dropping buffered output, and cancel the request being handled."""
+        self._phase = _NONE
+        self._closing = True
+        if self._transport is not None:
+            self._transport.abort()
+        task = self._task
+        if task is not None and not task.done() and task is not _current_task():
+            task.cancel()
+
+    def stop(self) -> None:
+        """For stop_accepting: close the connection if it is between requests, else make the
+        request in hand its last (a request still being received is made the last when it
+        is dispatched: the server is stopping by then)."""
+        if self.busy:
+            request = self._request
+            if request is not None:
+                make_last(request)
+        elif not self._closing and self._reader.state is IDLE:
+            self._close()
+
+
+def _current_task() -> Optional[asyncio.Task[Any]]:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
