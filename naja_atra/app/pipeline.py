@@ -295,7 +295,8 @@ class Dispatcher:
             response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))
 
     def _finish(self, request: Request, response: Response) -> Outgoing:
-        _settle_body(request)
+        if request.reader is not EMPTY_BODY:
+            _settle_body(request)
         if not response.streaming and request.loaded_session is not None:
             self._session_cookie(request, response)
         try:

@@ -71,7 +71,7 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
         if "Content-Type" not in headers and implied_type is not None and (data or body != ""):
             headers["Content-Type"] = implied_type
         content_type = headers.get("Content-Type")
-        if (isinstance(content_type, str) and "Content-Encoding" not in headers
+        if (gzip.types and isinstance(content_type, str) and "Content-Encoding" not in headers
                 and gzip.wants(request, content_type, len(data))):
             data = gzip_bytes(data, gzip.level)
             headers["Content-Encoding"] = "gzip"

@@ -71,7 +71,7 @@ class RequestHead:
 
     __slots__ = (
         "method", "target", "path", "raw_path", "query_string", "version", "headers",
-        "keep_alive", "content_length", "chunked", "expect_continue", "upgrade",
+        "keep_alive", "content_length", "chunked", "expect_continue", "upgrade", "has_body",
     )
 
     def __init__(
@@ -101,11 +101,8 @@ class RequestHead:
         self.chunked: bool = chunked
         self.expect_continue: bool = expect_continue
         self.upgrade: Optional[str] = upgrade
-
-    @property
-    def has_body(self) -> bool:
-        """True when a body follows the head (chunked, or a Content-Length above zero)."""
-        return self.chunked or bool(self.content_length)
+        #: A body follows the head (chunked, or a Content-Length above zero).
+        self.has_body: bool = chunked or bool(content_length)
 
     def __repr__(self) -> str:
         return f"<RequestHead {self.method} {self.target} {self.version}>"

@@ -314,7 +314,8 @@ class HttpProtocol(asyncio.Protocol):
             except Exception as exc:
                 out = internal_error(exc)
             finally:
-                request.release()
+                if request.reader is not EMPTY_BODY:
+                    request.release()
             await self._write_outgoing(out)
         except asyncio.CancelledError:
             self.abort()

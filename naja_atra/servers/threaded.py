@@ -147,7 +147,8 @@ class _Connection:
                     try:
                         out = self._handle(request, response)
                     finally:
-                        request.release()
+                        if body is not EMPTY_BODY:
+                            request.release()
                     if out.upgrade is not None:
                         self.upgraded = True  # before busy drops, for the same reason
                 finally:
