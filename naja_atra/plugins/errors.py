@@ -31,13 +31,15 @@ def page_for(pages: dict[str, Callable[..., Any]], code: int) -> Optional[Callab
 
 def page_explain(error: HttpError) -> str:
     """The ``explain`` an application's error page receives: the error's own, or, for a
-    500 made from an exception (its ``__cause__``) without one, the exception's text."""
+    500 made from an exception (its ``__cause__``) without one, the exception's text,
+    HTML-escaped as naja-atra 1.x did: it may carry request input, and pages commonly put
+    ``explain`` into HTML."""
     if error.explain or error.code != 500:
         return error.explain
     cause = error.__cause__
     if cause is None or isinstance(cause, HttpError):
         return error.explain
-    return str(cause)
+    return html.escape(str(cause), quote=False)
 
 
 def _call_page(page: Callable[..., Any], error: HttpError, ctx: RequestContext) -> Any:

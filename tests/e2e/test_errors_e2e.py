@@ -198,6 +198,23 @@ def test_an_exception_reaches_the_500_page_as_internal_server_error(serve: Serve
     assert reply.text == "500|Internal Server Error|secret-detail-xyz in /srv/app/db.py"
 
 
+def test_the_exception_text_reaches_the_page_html_escaped(serve: Serve) -> None:
+    """Exception text may carry request input; a page putting it into HTML stays safe."""
+    app = Application()
+
+    @app.route("/reflect")
+    def reflect(q: str = "") -> str:
+        raise ValueError(f"bad value {q}")
+
+    @app.error_message
+    def page(code: int, explain: str = "") -> str:
+        return f"<p>{explain}</p>"
+
+    reply = serve(app).get("/reflect?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    assert reply.status == 500
+    assert reply.text == "<p>bad value &lt;script&gt;alert(1)&lt;/script&gt;</p>"
+
+
 def test_an_error_page_that_fails_still_answers_with_the_status(serve: Serve) -> None:
     app = _app_with_failures()
 
