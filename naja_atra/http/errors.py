@@ -61,6 +61,12 @@ class ConfigurationError(Exception):
     """A registration that cannot work: raised at decoration or build, naming the culprit."""
 
 
+class ClientDisconnected(ConnectionResetError):
+    """Raised by ``response.write_bytes`` (and the other writes of a streamed response) once
+    the client is gone: the handler should stop producing. A ``ConnectionResetError``, so
+    code written against an ``OSError`` keeps working."""
+
+
 class StreamAborted(RuntimeError):
     """Raised to an ASGI or WSGI server when a streamed response failed after its head was
     sent: the server then cuts the connection, the only honest signal left once a status
