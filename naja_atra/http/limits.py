@@ -32,8 +32,8 @@ class Limits:
       for a client that does not read before its connection is dropped.
     - ``max_connections``: open connections per built-in server; past it the oldest idle
       keep-alive connection is closed, or, when none is idle, the new one is refused.
-    - ``worker_threads``: threads that run requests on the threading server, and sync
-      controllers on the asyncio server.
+    - ``worker_threads``: threads that run requests on the threading server (idle and
+      incomplete connections wait in a selector, not in a thread).
     - ``min_receive_rate``: bytes per second a client must keep sending while a request
       head or body is incomplete, averaged over ``receive_rate_window`` seconds (408 below
       it; 0 turns the rule off).
