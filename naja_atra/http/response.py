@@ -3,7 +3,19 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, MutableMapping, Optional, Protocol, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Optional,
+    Protocol,
+    Union,
+)
 
 from .errors import HeaderInjectionError, HttpError
 from .request import Cookies
@@ -119,16 +131,43 @@ class Channel(Protocol):
     driver chunk-encodes on HTTP/1.1 (see :class:`~naja_atra.http.wire.StreamFramer`), an
     ASGI or WSGI server frames the body itself, the test client records the pieces. Every
     method may be called from any thread.
+
+    Backpressure: called from any thread but the event loop's, ``start`` and ``write`` return
+    once the connection has taken the data, waiting for a client that reads slowly at most
+    ``Limits.write_timeout`` seconds (past it the connection is dropped). Called on the event
+    loop's thread, where nothing may wait, ``write`` queues the piece and returns a future
+    that is done once the connection has taken it (None when there is nothing to wait for).
+    Once the client is gone, both raise :class:`~naja_atra.http.errors.ClientDisconnected`.
     """
 
     def start(self, request: Request, status: int, headers: list[tuple[str, str]]) -> None:
         """Send the head now."""
 
-    def write(self, data: bytes) -> None:
-        """Send one body piece now."""
+    def write(self, data: bytes) -> Optional[Awaitable[None]]:
+        """Send one body piece now (see the class docstring for what waits)."""
 
     def end(self) -> None:
         """The body is complete."""
+
+
+class Drain:
+    """What ``write_bytes`` returns. A plain (sync) controller ignores it: its write already
+    waited for the client. An ``async`` controller writing on the event loop awaits it,
+    ``await response.write_bytes(piece)``, to wait until the client has taken the piece
+    (at most ``Limits.write_timeout``; :class:`~naja_atra.http.errors.ClientDisconnected`
+    past it or once the client is gone). Without the ``await``, pieces queue in memory."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self, pending: Optional[Awaitable[None]] = None) -> None:
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if self._pending is not None:
+            yield from self._pending.__await__()
+
+
+_DRAINED = Drain()
 
 
 class StreamHooks(Protocol):
@@ -247,14 +286,20 @@ class Response:
             headers.add("Vary", "Accept-Encoding")
         channel.start(request, self.status_code, header_lines(headers, self._cookies))
 
-    def _send_piece(self, data: bytes) -> None:
+    def _send_piece(self, data: bytes) -> Optional[Awaitable[None]]:
         assert self._channel is not None and self._request is not None
         if self._request.method == "HEAD" or not data:
-            return
-        self._channel.write(data)
+            return None
+        return self._channel.write(data)
 
-    def write_bytes(self, data: Union[bytes, bytearray]) -> None:
-        """Send ``data`` to the client now; the head goes out with the first call."""
+    def write_bytes(self, data: Union[bytes, bytearray]) -> Drain:
+        """Send ``data`` to the client now; the head goes out with the first call.
+
+        Waits while a slow client catches up, at most ``Limits.write_timeout`` seconds;
+        raises :class:`~naja_atra.http.errors.ClientDisconnected` once the client is gone (or
+        has read nothing for that long): stop producing then. In an ``async`` controller,
+        ``await`` the result for the same backpressure (see :class:`Drain`).
+        """
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError("write_bytes takes bytes or bytearray")
         if self._lock is None:
@@ -267,7 +312,8 @@ class Response:
             payload = bytes(data)
             if self._gzip is not None:
                 payload = self._gzip.compress(payload)
-            self._send_piece(payload)
+            pending = self._send_piece(payload)
+        return _DRAINED if pending is None else Drain(pending)
 
     def close(self) -> None:
         """End a streamed body (sends the last chunk). Without streaming it only marks the response final."""

@@ -17,9 +17,10 @@ deadline. So a keep-alive connection creates about one timer handle per
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Optional
 
 from ..http.connection import (
     END_OF_BODY,
@@ -32,13 +33,14 @@ from ..http.connection import (
     RequestReceived,
     RequestRejected,
 )
-from ..http.errors import ProtocolError
+from ..http.errors import ClientDisconnected, ProtocolError
 from ..http.outgoing import Outgoing
 from ..http.request import Request
 from ..http.request_body import EMPTY_BODY, PushBody, RequestBodyReader
 from ..http.response import Response
 from ..http.wire import CONTINUE_100, encode_head, error_bytes
 from .common import (
+    REFUSED,
     RequestCycle,
     StreamChannel,
     client_address,
@@ -47,6 +49,7 @@ from .common import (
     make_last,
     set_nodelay,
 )
+from .receive_rate import ReceiveRate
 
 if TYPE_CHECKING:
     from .asyncio_server import AsyncioServer
@@ -58,7 +61,7 @@ _NONE = 0  # handling a request, or closed: no timeout
 _WAIT_IDLE = 1  # between requests: keep_alive_timeout, then close
 _WAIT_HEAD = 2  # a head (or, first request, anything): header_timeout, then 408 and close
 _WAIT_BODY = 3  # body_timeout of silence, then close
-_WAIT_DRAIN = 4  # the client does not read our response: body_timeout, then abort
+_WAIT_DRAIN = 4  # the client does not read our response: write_timeout, then abort
 _LINGER = 5  # after an error response: read and discard for a moment, then close
 
 #: Bytes of pipelined input buffered while a request is handled before reading pauses.
@@ -68,6 +71,10 @@ _PIPELINE_HIGH_WATER = 64 * 1024
 _BODY_HIGH_WATER = 256 * 1024
 _BODY_LOW_WATER = 64 * 1024
 _LINGER_SECONDS = 1.0
+#: Bytes a writer off the loop may have handed to the loop but not yet written: past it
+#: the writer waits (so a streamed response is held to about this much plus the
+#: transport's own buffer, whatever the client's speed).
+_POSTED_HIGH_WATER = 64 * 1024
 
 # Python 3.12+ can start a task eagerly: a handler that finishes without suspending then
 # costs no trip through the event loop. Earlier versions get a normal task.
@@ -81,8 +88,16 @@ def _create_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None
 
 
 class _LoopWriter:
-    """How a streaming controller writes to a connection: now on the loop's thread, handed
-    to the loop from any other (``call_soon_threadsafe``)."""
+    """How a streaming controller writes to a connection (the channel's ``send``).
+
+    On the loop's thread it writes at once and, while the transport asks us to pause,
+    returns an awaitable for the drain (``await response.write_bytes(...)``). From any other
+    thread (a sync controller in the pool) the bytes are handed to the loop and the writer
+    waits, at most ``write_timeout``, until the loop has written them and the transport is
+    not paused: that is the backpressure a client that reads slowly exerts. Once the
+    connection is gone, or the wait times out (the connection is then aborted), it raises
+    :class:`~naja_atra.http.errors.ClientDisconnected`.
+    """
 
     __slots__ = ("_proto", "_loop", "_ident")
 
@@ -91,21 +106,31 @@ class _LoopWriter:
         self._loop = loop
         self._ident = ident
 
-    def __call__(self, data: bytes) -> None:
-        """Write ``data`` to the transport; ``ConnectionResetError`` once the connection is
-        closed, so a streaming controller learns that its client is gone."""
+    def __call__(self, data: bytes) -> Optional[_Drained]:
         proto = self._proto
         if proto.closed:
-            raise ConnectionResetError("the connection is closed")
+            raise ClientDisconnected("the connection is closed")
         if not data:
-            return
+            return None
         if threading.get_ident() == self._ident:
             proto.write_now(data)
-            return
-        try:
-            self._loop.call_soon_threadsafe(proto.write_now, bytes(data))
-        except RuntimeError:  # the loop is closed: the server is gone
-            raise ConnectionResetError("the connection is closed") from None
+            return _Drained(proto) if proto.writing_paused else None
+        proto.post(bytes(data))
+        return None
+
+
+class _Drained:
+    """Awaitable: the transport wants more (or ``ClientDisconnected``)."""
+
+    __slots__ = ("_proto",)
+
+    def __init__(self, proto: HttpProtocol) -> None:
+        self._proto = proto
+
+    def __await__(self) -> Generator[Any, None, None]:
+        yield from self._proto.drain().__await__()
+        if self._proto.closed:
+            raise ClientDisconnected("the connection is closed")
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -126,8 +151,18 @@ class HttpProtocol(asyncio.Protocol):
         self._eof = False
         self._in_process = False
         self._reading_paused = False
-        self._writing_paused = False
+        self.writing_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
+        # Off-loop writers: bytes handed to the loop not yet written, and where they wait.
+        self._posted = 0
+        self._posted_changed = threading.Condition(threading.Lock())
+        self._rate = ReceiveRate(self._limits)
+        self._rate_mark = 0.0  # when waiting for the client last started (loop time)
+        self._head_started = 0.0  # loop time of the current head's first byte (0: none yet)
+        self._head_deadline = 0.0
+        #: When this connection last became idle (loop time): the oldest idle one is closed
+        #: first when ``max_connections`` is reached.
+        self.idle_since = 0.0
         self._task: Optional[asyncio.Task[None]] = None
         #: The request being handled (while ``busy``): stopping makes it the last one.
         self._request: Optional[Request] = None
@@ -142,13 +177,18 @@ class HttpProtocol(asyncio.Protocol):
         """Register the connection and start the first request's head timeout."""
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if not self._server.adopt(self):
+            transport.write(REFUSED)  # past max_connections with nothing idle to close
+            self._close()
+            return
         set_nodelay(transport.get_extra_info("socket"))
         self._address = client_address(transport.get_extra_info("peername"))
-        self._server.adopt(self)
         if self._server.stopping:
             self.abort()
             return
+        self.idle_since = self._loop.time()
         # The first request's head must be complete header_timeout after the accept.
+        self._head_deadline = self.idle_since + self._limits.header_timeout
         self._arm(_WAIT_HEAD, self._limits.header_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -158,6 +198,13 @@ class HttpProtocol(asyncio.Protocol):
             return  # discarding what follows an error response or a close
         reader.buf += data
         if self._body is not None:
+            if not self._reading_paused:
+                now = self._loop.time()
+                slow = not self._rate.record(len(data), now - self._rate_mark)
+                self._rate_mark = now
+                if slow:
+                    self._body_too_slow()
+                    return
             self._pump_body()
             return
         if self.busy:
@@ -194,11 +241,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: streamed bodies wait for :meth:`resume_writing`."""
-        self._writing_paused = True
+        self.writing_paused = True
 
     def resume_writing(self) -> None:
         """The transport's buffer drained: let a waiting writer go on."""
-        self._writing_paused = False
+        self.writing_paused = False
         self._wake_writer()
 
     # -- reading and dispatching --------------------------------------------------------
@@ -231,11 +278,14 @@ class HttpProtocol(asyncio.Protocol):
             return
         if phase is IDLE:
             if self._cycle.served:
+                self.idle_since = self._loop.time()
                 self._arm(_WAIT_IDLE, self._limits.keep_alive_timeout)
             # else: the first request keeps the head deadline counted from the accept
-        elif phase is HEAD:
-            if self._phase != _WAIT_HEAD:
-                self._arm(_WAIT_HEAD, self._limits.header_timeout)  # from the first byte
+        elif phase is HEAD and not self._head_started:
+            now = self._head_started = self._loop.time()
+            if self._cycle.served:  # from the first byte (the first request's from the accept)
+                self._head_deadline = now + self._limits.header_timeout
+            self._arm_head(now)
         if self._reading_paused:
             self._reading_paused = False
             assert self._transport is not None
@@ -245,9 +295,12 @@ class HttpProtocol(asyncio.Protocol):
         """Run the application on a request in a task; its body, if any, is handed over as
         it arrives (:meth:`_pump_body`)."""
         self._phase = _NONE
+        self._head_started = 0.0
         head = event.head
         body: RequestBodyReader = EMPTY_BODY
         if head.has_body:
+            self._rate.reset()
+            self._rate_mark = self._loop.time()
             body = self._body = PushBody(
                 head.content_length, self._loop, on_read=self._send_continue if head.expect_continue else None,
                 on_drained=self._resume_body, low_water=_BODY_LOW_WATER)
@@ -284,11 +337,15 @@ class HttpProtocol(asyncio.Protocol):
                 if self._eof:
                     body.fail(ProtocolError(400, "Bad Request", "The connection closed before the body was complete"))
                     self._body_done()
-                else:
-                    # Silence is what body_timeout measures: any data moves the deadline.
-                    self._arm(_WAIT_BODY, self._limits.body_timeout)
-                    if body.buffered > _BODY_HIGH_WATER and not self._reading_paused:
+                elif body.buffered > _BODY_HIGH_WATER:
+                    # The application is behind: stop reading, and the waits with it (the
+                    # client is not the slow one now).
+                    if not self._reading_paused:
                         self._pause_reading()
+                    self._phase = _NONE
+                else:
+                    # Silence (body_timeout) and the receive rate: any data moves the deadline.
+                    self._arm(_WAIT_BODY, min(self._limits.body_timeout, self._rate.remaining()))
                 return
 
     def _body_done(self) -> None:
@@ -301,6 +358,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._body is not None and self._reading_paused and self._transport is not None:
             self._reading_paused = False
             self._transport.resume_reading()
+            self._rate_mark = self._loop.time()
+            self._arm(_WAIT_BODY, min(self._limits.body_timeout, self._rate.remaining()))
 
     def _send_continue(self) -> None:
         """The application waits for a body the client holds back: ask for it."""
@@ -388,7 +447,7 @@ class HttpProtocol(asyncio.Protocol):
             small = out.in_memory()
             if small is not None:  # in memory: nothing to close
                 self.write_now(head + small if small else head)
-                if self._writing_paused:
+                if self.writing_paused:
                     await self._drain()
                 return
         else:
@@ -401,7 +460,7 @@ class HttpProtocol(asyncio.Protocol):
                 data = piece if framer is None else framer.piece(piece)
                 if data:
                     self.write_now(data)
-                if self._writing_paused:
+                if self.writing_paused:
                     await self._drain()
             if framer is not None:
                 self.write_now(framer.end())  # the last chunk; nothing on HTTP/1.0 or for HEAD
@@ -410,22 +469,59 @@ class HttpProtocol(asyncio.Protocol):
 
     async def _drain(self) -> None:
         """Wait until the transport wants more (or the connection is gone)."""
-        if self.closed:
-            return
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        self._drain_waiter = waiter
-        self._arm(_WAIT_DRAIN, self._limits.body_timeout)
-        try:
-            await waiter
-        finally:
-            self._drain_waiter = None
-            if self._phase == _WAIT_DRAIN:
-                self._phase = _NONE
+        if not self.closed:
+            await self.drain()
+
+    def drain(self) -> asyncio.Future[None]:
+        """A future done once the transport wants more or the connection is gone; a client
+        that reads nothing for ``write_timeout`` meanwhile is dropped (on the loop)."""
+        waiter = self._drain_waiter
+        if waiter is None or waiter.done():
+            waiter = self._drain_waiter = self._loop.create_future()
+            if self.closed or not self.writing_paused:
+                waiter.set_result(None)
+            else:
+                self._arm(_WAIT_DRAIN, self._limits.write_timeout)
+        return waiter
 
     def _wake_writer(self) -> None:
-        waiter = self._drain_waiter
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if self._phase == _WAIT_DRAIN:
+            self._phase = _NONE
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        with self._posted_changed:
+            self._posted_changed.notify_all()
+
+    def post(self, data: bytes) -> None:
+        """From a thread other than the loop's: have the loop write ``data``, then wait until
+        it has and the transport wants more, at most ``write_timeout`` (the connection is
+        dropped past it). Raises ``ClientDisconnected`` once the connection is gone."""
+        size = len(data)
+        changed = self._posted_changed
+        with changed:
+            self._posted += size
+        try:
+            self._loop.call_soon_threadsafe(self._write_posted, data)
+        except RuntimeError:  # the loop is closed: the server is gone
+            raise ClientDisconnected("the connection is closed") from None
+        timeout = self._limits.write_timeout
+        with changed:
+            if not changed.wait_for(self._may_post, timeout):
+                self._loop.call_soon_threadsafe(self.abort)
+                raise ClientDisconnected(f"the client read nothing for {timeout:g} s")
+        if self.closed:
+            raise ClientDisconnected("the connection is closed")
+
+    def _may_post(self) -> bool:
+        return self.closed or (self._posted <= _POSTED_HIGH_WATER and not self.writing_paused)
+
+    def _write_posted(self, data: bytes) -> None:
+        self.write_now(data)
+        with self._posted_changed:
+            self._posted -= len(data)
+            if self._may_post():
+                self._posted_changed.notify_all()
 
     def _pause_reading(self) -> None:
         assert self._transport is not None
@@ -454,17 +550,45 @@ class HttpProtocol(asyncio.Protocol):
             self._timer = self._loop.call_at(self._deadline, self._on_timer)
             return
         self._phase = _NONE
+        now = self._loop.time()
         if phase == _WAIT_BODY and self._body is not None:
-            body = self._body
-            self._body_done()
-            self._closing = True
-            body.fail(ProtocolError(408, "Request Timeout", "The request body stopped arriving"))
+            silent = now - self._rate_mark  # the mark moves with every byte of the body
+            if self._rate.record(0, silent) and silent < self._limits.body_timeout:
+                self._rate_mark = now
+                self._arm(_WAIT_BODY, min(self._limits.body_timeout - silent, self._rate.remaining()))
+                return
+            self._body_too_slow()
         elif phase == _WAIT_HEAD and self._reader.buf:
+            started = self._head_started
+            if now < self._head_deadline and not (started and self._head_too_slow(now)):
+                self._arm_head(now)  # it was the receive rate's turn, and the rate is fine
+                return
             self._fail(408, "Request Timeout")  # a partial head: tell the client why
         elif phase == _WAIT_DRAIN:
             self.abort()
         else:
             self._close()
+
+    def _arm_head(self, now: float) -> None:
+        """Wait for the head until its deadline, or until the receive rate is due to be judged."""
+        deadline = self._head_deadline
+        if self._rate.enabled:
+            deadline = min(deadline, now + self._rate.window)
+        self._arm(_WAIT_HEAD, max(0.0, deadline - now))
+
+    def _head_too_slow(self, now: float) -> bool:
+        elapsed = now - self._head_started
+        rate = self._rate
+        return rate.enabled and elapsed >= rate.window and len(self._reader.buf) < rate.rate * elapsed
+
+    def _body_too_slow(self) -> None:
+        """The body stopped arriving, or arrives below the minimum rate: 408 to the application."""
+        body = self._body
+        if body is None:
+            return
+        self._body_done()
+        self._closing = True
+        body.fail(ProtocolError(408, "Request Timeout", "The request body is arriving too slowly"))
 
     # -- closing ------------------------------------------------------------------------
     def _fail(self, code: int, message: str) -> None:
@@ -480,12 +604,15 @@ class HttpProtocol(asyncio.Protocol):
         if self._reading_paused:
             self._reading_paused = False
             transport.resume_reading()
-        if transport.can_write_eof():
-            transport.write_eof()
-            self._closing = True
-            self._arm(_LINGER, _LINGER_SECONDS)
-        else:
-            self._close()
+        try:
+            if transport.can_write_eof():
+                transport.write_eof()
+                self._closing = True
+                self._arm(_LINGER, _LINGER_SECONDS)
+                return
+        except OSError:  # the client is already gone (ENOTCONN): nothing left to tell it
+            pass
+        self._close()
 
     def _close(self) -> None:
         """Close after the buffered output is flushed."""
@@ -504,16 +631,34 @@ class HttpProtocol(asyncio.Protocol):
         if task is not None and not task.done() and task is not _current_task():
             task.cancel()
 
+    def is_idle(self) -> bool:
+        """Between requests, nothing of the next one received."""
+        return not self.busy and not self._closing and self._reader.state is IDLE and not self._reader.buf
+
     def stop(self) -> None:
         """For stop_accepting: close the connection if it is between requests, else make the
         request in hand its last (a request still being received is made the last when it
-        is dispatched: the server is stopping by then)."""
+        is dispatched: the server is stopping by then). Bytes of a next request the loop has
+        not read yet make a connection not idle: they are a request in flight."""
         if self.busy:
             request = self._request
             if request is not None:
                 make_last(request)
-        elif not self._closing and self._reader.state is IDLE:
+        elif self.is_idle() and not self._unread_input():
             self._close()
+
+    def _unread_input(self) -> bool:
+        """Has the kernel bytes for us that ``data_received`` has not seen yet? (Peeked on a
+        duplicate of the socket: the transport's own may not be read from.)"""
+        transport = self._transport
+        raw = transport.get_extra_info("socket") if transport is not None else None
+        if raw is None:
+            return False
+        try:
+            with socket.fromfd(raw.fileno(), raw.family, raw.type) as dup:
+                return bool(dup.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except (OSError, ValueError, AttributeError):
+            return False
 
 
 def _current_task() -> Optional[asyncio.Task[Any]]:

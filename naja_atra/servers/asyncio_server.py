@@ -56,9 +56,20 @@ class AsyncioServer(BaseServer):
         """How many client connections are open right now."""
         return len(self._protocols)
 
-    def adopt(self, proto: HttpProtocol) -> None:
-        """A connection opened (its protocol calls this)."""
-        self._protocols.add(proto)
+    def adopt(self, proto: HttpProtocol) -> bool:
+        """A connection opened (its protocol calls this). At ``max_connections`` the
+        connection idle for longest is closed to make room; False when none is idle (the
+        new one is then refused)."""
+        protocols = self._protocols
+        if len(protocols) >= self.config.limits.max_connections:
+            idle = [p for p in protocols if p.is_idle()]
+            if not idle:
+                return False
+            oldest = min(idle, key=_idle_since)
+            oldest.abort()
+            protocols.discard(oldest)
+        protocols.add(proto)
+        return True
 
     def forget(self, proto: HttpProtocol) -> None:
         """A connection closed or was handed over to an upgrade (its protocol calls this)."""
@@ -252,6 +263,10 @@ class AsyncioServer(BaseServer):
         for proto in list(self._protocols):
             proto.stop()
         self._wake_drain()
+
+
+def _idle_since(proto: HttpProtocol) -> float:
+    return proto.idle_since
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -12,19 +12,19 @@ import logging
 import os
 import socket
 import threading
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Awaitable, Callable, Optional, Protocol
 
 from ..http.outgoing import Outgoing
 from ..http.parser import RequestHead
 from ..http.request import Request
 from ..http.request_body import RequestBodyReader
 from ..http.response import Response
-from ..http.wire import StreamFramer
+from ..http.wire import StreamFramer, error_bytes
 from .config import ServerConfig
 
 __all__ = [
     "DispatcherLike", "AppLike", "Server", "BaseServer", "RequestCycle", "StreamChannel", "create_listener",
-    "client_address", "logger", "ABORT_BUDGET", "drain_grace", "make_last",
+    "client_address", "logger", "ABORT_BUDGET", "drain_grace", "make_last", "REFUSED",
 ]
 
 logger = logging.getLogger("naja_atra.server")
@@ -116,6 +116,8 @@ class Server(Protocol):
 
 #: After the cut-off of a shutdown, how long (s) it waits for the aborted connections to end.
 ABORT_BUDGET = 0.9
+#: The answer to a connection past ``max_connections`` when no idle one can make room.
+REFUSED = error_bytes(503, "Service Unavailable")
 
 
 def drain_grace(config: ServerConfig, timeout: Optional[float]) -> float:
@@ -175,12 +177,13 @@ class RequestCycle:
 class StreamChannel:
     """The response channel of a socket connection: a streamed body (``write_bytes``)
     framed for HTTP/1.x (:class:`~naja_atra.http.wire.StreamFramer`) and handed to the
-    driver's ``send``, which must be callable from any thread. One per connection: its
-    requests stream one at a time."""
+    driver's ``send``, which must be callable from any thread and applies the backpressure
+    :class:`~naja_atra.http.response.Channel` describes (what it returns is what ``write``
+    returns). One per connection: its requests stream one at a time."""
 
     __slots__ = ("_send", "_framer")
 
-    def __init__(self, send: Callable[[bytes], None]) -> None:
+    def __init__(self, send: Callable[[bytes], Optional[Awaitable[None]]]) -> None:
         self._send = send
         self._framer: Optional[StreamFramer] = None
 
@@ -189,13 +192,12 @@ class StreamChannel:
         framer = self._framer = StreamFramer(request.version, request.method == "HEAD", request.keep_alive)
         self._send(framer.head(status, headers))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> Optional[Awaitable[None]]:
         """Send one body piece."""
         framer = self._framer
         assert framer is not None, "start() comes first"
         piece = framer.piece(data)
-        if piece:
-            self._send(piece)
+        return self._send(piece) if piece else None
 
     def end(self) -> None:
         """Send what ends the body."""
