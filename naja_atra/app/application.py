@@ -6,7 +6,6 @@ import contextlib
 import inspect
 import ssl as _ssl
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
 
 from ..hooks.calls import Hooks
@@ -24,6 +23,7 @@ from ..servers.shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_o
 from ..servers.tls import make_ssl_context
 from ..sessions import SessionFactory
 from ..utils.scan import scan as _scan
+from ..utils.workers import WorkerPool
 from ..websocket.api import WEBSOCKET_MESSAGE_TEXT
 from ..websocket.endpoint import EVENTS
 from ..websocket.session import OpenSessions
@@ -72,10 +72,13 @@ class Application:
     ``load_entry_points``: register the installed plugins of the ``naja_atra`` entry-point
     group at the first build (see ``naja_atra.entrypoints`` for the environment controls).
 
-    ``run_sync_in_threadpool``: on the asyncio server, run plain (non-async) controllers in
-    a thread pool instead of on the event loop. Off by default: inline is fastest, but a
-    controller that blocks (sleep, a synchronous database call) then stalls every other
-    connection of that server for as long as it blocks.
+    ``run_sync_in_threadpool``: on the asyncio server and under ASGI, run plain (non-async)
+    controllers in a pool of ``threadpool_size`` daemon threads (the default, as Starlette
+    does): a controller that blocks (sleep, a synchronous database call) then holds one
+    pool thread, not the event loop. ``False`` runs them inline on the loop, which is
+    faster for controllers that never block, but one that blocks then stalls every other
+    connection of that server for as long as it blocks (and a stop cannot cut it short).
+    Also a ``start()`` option.
 
     ``shutdown_timeout``: seconds in-flight requests get to finish when SIGTERM/SIGINT stop
     a server started with ``start()``/``start_async()`` (see ``naja_atra.shutdown``).
@@ -92,7 +95,7 @@ class Application:
         gzip_content_types: Union[set[str], frozenset[str], tuple[str, ...], list[str]] = (),
         gzip_compress_level: int = 9,
         gzip_min_size: int = 0,
-        run_sync_in_threadpool: bool = False,
+        run_sync_in_threadpool: bool = True,
         threadpool_size: int = 32,
         websocket_ping_interval: float = 0.0,
         websocket_ping_timeout: float = 20.0,
@@ -129,7 +132,7 @@ class Application:
         self.session_factory: Optional[SessionFactory] = None
         self._lock = threading.RLock()
         self._configured = False
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._executor: Optional[WorkerPool] = None
         self.server: Optional[Server] = None
         #: The open WebSocket sessions of this application (for broadcasts and shutdown).
         self.websocket_sessions = OpenSessions()
@@ -384,7 +387,7 @@ class Application:
             if sessions is None:
                 raise ConfigurationError("No plugin provided a session factory")
             if self.run_sync_in_threadpool and self._executor is None:
-                self._executor = ThreadPoolExecutor(self.threadpool_size, thread_name_prefix="naja_atra-sync")
+                self._executor = WorkerPool(self.threadpool_size, "naja_atra-sync")
             dispatcher = Dispatcher(
                 self, router, entries, Renderer(hooks.response_converters(self)), sessions,
                 GzipPolicy(self.gzip_content_types, self.gzip_compress_level, self.gzip_min_size), self._executor,
@@ -477,9 +480,12 @@ class Application:
         gzip_min_size: Optional[int] = None,
         prefer_coroutine: bool = False,
         shutdown_timeout: Optional[float] = None,
+        run_sync_in_threadpool: Optional[bool] = None,
         **limits: Any,
     ) -> Server:
         """The server ``start`` would run, built and bound but not yet serving."""
+        if run_sync_in_threadpool is not None:
+            self.run_sync_in_threadpool = run_sync_in_threadpool
         if resources:
             self.resources.update(resources)
         if gzip_content_types is not None:

@@ -368,7 +368,14 @@ class _LoopHolder:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        weakref.finalize(self, self.loop.close)
+        weakref.finalize(self, _close_unless_running, self.loop)
+
+
+def _close_unless_running(loop: asyncio.AbstractEventLoop) -> None:
+    # At interpreter exit a worker thread may still be running a handler on its loop (the
+    # server stopped without waiting for it): that loop is left to the process's end.
+    if not loop.is_running():
+        loop.close()
 
 
 class _NoChannel:
