@@ -183,10 +183,11 @@ class HttpProtocol(asyncio.Protocol):
             return
         set_nodelay(transport.get_extra_info("socket"))
         self._address = client_address(transport.get_extra_info("peername"))
-        if self._server.stopping:
-            self.abort()
-            return
         self.idle_since = self._loop.time()
+        if self._server.stopping:
+            self.stop()  # taken from the backlog at the stop: served if its request is there
+            if self._closing:
+                return
         # The first request's head must be complete header_timeout after the accept.
         self._head_deadline = self.idle_since + self._limits.header_timeout
         self._arm(_WAIT_HEAD, self._limits.header_timeout)
@@ -508,7 +509,7 @@ class HttpProtocol(asyncio.Protocol):
         timeout = self._limits.write_timeout
         with changed:
             if not changed.wait_for(self._may_post, timeout):
-                self._loop.call_soon_threadsafe(self.abort)
+                self._loop.call_soon_threadsafe(self._drop_slow_reader)
                 raise ClientDisconnected(f"the client read nothing for {timeout:g} s")
         if self.closed:
             raise ClientDisconnected("the connection is closed")
@@ -565,7 +566,7 @@ class HttpProtocol(asyncio.Protocol):
                 return
             self._fail(408, "Request Timeout")  # a partial head: tell the client why
         elif phase == _WAIT_DRAIN:
-            self.abort()
+            self._drop_slow_reader()
         else:
             self._close()
 
@@ -620,6 +621,14 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = True
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
+
+    def _drop_slow_reader(self) -> None:
+        """A client read nothing for ``write_timeout``: close now, dropping buffered output.
+        The handler is not cancelled: its next write raises ``ClientDisconnected``."""
+        self._phase = _NONE
+        self._closing = True
+        if self._transport is not None:
+            self._transport.abort()
 
     def abort(self) -> None:
         """Close now, dropping buffered output, and cancel the request being handled."""

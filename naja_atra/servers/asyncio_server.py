@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import threading
 import time
 import weakref
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from .asyncio_connection import HttpProtocol
 from .common import ABORT_BUDGET, AppLike, BaseServer, drain_grace
@@ -20,6 +22,8 @@ __all__ = ["AsyncioServer"]
 _UPGRADED_TICK = 0.05
 #: How long stop_accepting() called off the loop waits for the loop to close the port (s).
 _HOP_WAIT = 0.5
+#: How long the stop waits for the connections taken from the listen queue to be set up (s).
+_BACKLOG_WAIT = 0.5
 
 
 class AsyncioServer(BaseServer):
@@ -37,6 +41,9 @@ class AsyncioServer(BaseServer):
         self._protocols: set[HttpProtocol] = set()
         # Connections handed over by an upgrade: no longer ours to serve, still ours to close.
         self._upgraded: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+        # Connections accepted whose protocol is not connected yet (the transport, or its
+        # TLS handshake, is being set up), with when: the drain must not end without them.
+        self._opening: dict[HttpProtocol, float] = {}
         # Reentrant: shutdown() may run in a signal handler on the loop thread.
         self._state_lock = threading.RLock()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -60,6 +67,7 @@ class AsyncioServer(BaseServer):
         """A connection opened (its protocol calls this). At ``max_connections`` the
         connection idle for longest is closed to make room; False when none is idle (the
         new one is then refused)."""
+        self._opening.pop(proto, None)
         protocols = self._protocols
         if len(protocols) >= self.config.limits.max_connections:
             idle = [p for p in protocols if p.is_idle()]
@@ -117,8 +125,14 @@ class AsyncioServer(BaseServer):
                 return
             ident = self._loop_ident
             ssl_context = self.config.ssl_context
+
+            def factory() -> HttpProtocol:
+                proto = HttpProtocol(self, loop, ident)
+                self._opening[proto] = time.monotonic()
+                return proto
+
             server = await loop.create_server(
-                lambda: HttpProtocol(self, loop, ident),
+                factory,
                 sock=listener,
                 ssl=ssl_context,
                 ssl_handshake_timeout=self.config.handshake_timeout if ssl_context else None,
@@ -127,6 +141,9 @@ class AsyncioServer(BaseServer):
             try:
                 self.ready.set()
                 await self._stop_requested
+                # Connections the kernel accepted but we had not yet taken hold requests the
+                # clients sent in good faith: serve them too (closing the port resets them).
+                await self._accept_backlog(listener, factory)
             except asyncio.CancelledError:
                 # Cancelled rather than stopped: stop now, with a plain shutdown()'s grace.
                 self._set_stopping(drain_grace(self.config, None))
@@ -142,6 +159,28 @@ class AsyncioServer(BaseServer):
             self._close_listener()
             self._not_accepting.set()
             self._stopped.set()
+
+    async def _accept_backlog(self, listener: socket.socket, factory: Callable[[], HttpProtocol]) -> None:
+        """Stop accepting, then take the connections left in the listen queue (bounded by
+        ``backlog``), and wait (at most ``_BACKLOG_WAIT``) until every accepted connection
+        is set up: asyncio refuses to set up a connection once its server is closed."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, ValueError, OSError):
+            loop.remove_reader(listener.fileno())
+        context = self.config.ssl_context
+        for _ in range(self.config.backlog):
+            try:
+                sock, _ = listener.accept()
+            except OSError:  # BlockingIOError: the queue is empty
+                break
+            task = loop.create_task(loop.connect_accepted_socket(
+                factory, sock, ssl=context,
+                ssl_handshake_timeout=self.config.handshake_timeout if context else None))
+            task.add_done_callback(_retrieve)
+        until = time.monotonic() + _BACKLOG_WAIT
+        await asyncio.sleep(0)
+        while self._opening and time.monotonic() < until:
+            await asyncio.sleep(0.005)
 
     async def _drain(self) -> None:
         """Close idle connections now, wait for the others until the cut-off, abort the rest.
@@ -160,7 +199,8 @@ class AsyncioServer(BaseServer):
                     for transport in list(self._upgraded):
                         transport.close()
                 upgraded = [t for t in self._upgraded if not t.is_closing()]
-                if not self._protocols and not upgraded:
+                opening = self._still_opening()
+                if not self._protocols and not upgraded and not opening:
                     break
                 cutoff = self._cutoff
                 wait: Optional[float] = None
@@ -168,7 +208,7 @@ class AsyncioServer(BaseServer):
                     wait = cutoff - time.monotonic()
                     if wait <= 0:
                         break
-                if upgraded:
+                if upgraded or opening:  # they tell no one when they change
                     wait = _UPGRADED_TICK if wait is None else min(wait, _UPGRADED_TICK)
                 self._changed = loop.create_future()
                 try:
@@ -185,6 +225,16 @@ class AsyncioServer(BaseServer):
                 transport.abort()
         await self._wait_all_closed(time.monotonic() + ABORT_BUDGET)
         self._protocols.clear()
+
+    def _still_opening(self) -> bool:
+        """Are connections being set up? (One whose TLS handshake outlived its timeout failed:
+        asyncio does not tell the protocol.)"""
+        opening = self._opening
+        if opening:
+            too_old = time.monotonic() - self.config.handshake_timeout - 1.0
+            for proto in [proto for proto, since in opening.items() if since < too_old]:
+                del opening[proto]
+        return bool(opening)
 
     async def _wait_all_closed(self, until: float) -> None:
         loop = asyncio.get_running_loop()
@@ -263,6 +313,11 @@ class AsyncioServer(BaseServer):
         for proto in list(self._protocols):
             proto.stop()
         self._wake_drain()
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # a connection that failed to set up only loses that client
 
 
 def _idle_since(proto: HttpProtocol) -> float:

@@ -44,6 +44,8 @@ __all__ = ["ThreadingServer"]
 #: when few are parked; with many, the sweep runs less often (its cost grows with them).
 _SWEEP_TICK = 0.1
 _SWEEP_PER_CONNECTION = 1 / 20_000
+#: How long stop_accepting() waits for the selector thread to close the port (s).
+_PORT_WAIT = 0.5
 #: Markers of the selector's two non-connection sockets.
 _LISTENER = object()
 _WAKE = object()
@@ -74,6 +76,7 @@ class ThreadingServer(BaseServer):
         self._stopped = threading.Event()
         self._stopped.set()  # nothing to wait for until serve_forever runs
         self._selector_ident: Optional[int] = None
+        self._not_accepting = threading.Event()  # the selector thread has closed the port
         self._pool = WorkerPool(self.config.limits.worker_threads, "naja-atra-worker")
         # Connections workers hand back to the selector thread, which alone touches the
         # selector and the parked set; a byte on the wake socket tells it.
@@ -106,12 +109,14 @@ class ThreadingServer(BaseServer):
             self._serving = True
             self._selector_ident = threading.get_ident()
             self._stopped.clear()
+            self._not_accepting.clear()
         try:
             self._run()
         finally:
             with self._lock:
                 self._serving = False
                 self._selector_ident = None
+            self._not_accepting.set()
             self._pool.shutdown(wait=False)
             self._stopped.set()
 
@@ -186,9 +191,15 @@ class ThreadingServer(BaseServer):
         while True:
             if self.stopping and listening:
                 listening = False
-                selector.unregister(listener_fd)
                 self.ready.clear()
+                # The clients in the listen queue sent their requests in good faith: closing
+                # the port would reset them, so they are taken (and served) first.
+                for _ in range(0, self.config.backlog, 64):
+                    if not self._accept_some(selector, listener):
+                        break
+                selector.unregister(listener_fd)
                 self._close_listener()
+                self._not_accepting.set()
                 self._close_idle(selector)
             self._adopt_parked(selector)
             now = time.monotonic()
@@ -220,22 +231,24 @@ class ThreadingServer(BaseServer):
                     self._on_input(selector, data)
 
     # -- the selector thread's work ---------------------------------------------------
-    def _accept_some(self, selector: selectors.BaseSelector, listener: socket.socket) -> None:
-        # Several per wake-up: a burst of clients costs fewer select calls.
+    def _accept_some(self, selector: selectors.BaseSelector, listener: socket.socket) -> bool:
+        """Accept up to 64 connections (a burst costs fewer select calls); False when the
+        listen queue is empty (or accepting fails)."""
         for _ in range(64):
             try:
                 sock, peer = listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return False
             except OSError as exc:
                 # EMFILE and friends: leave the connection in the backlog and carry on.
                 if not self.stopping:
                     logger.warning("accept failed: %r", exc)
-                return
+                return False
             if len(self._connections) >= self.config.limits.max_connections and not self._evict_idle(selector):
                 _refuse(sock)
                 continue
             self._open(selector, sock, client_address(peer))
+        return True
 
     def _open(self, selector: selectors.BaseSelector, sock: socket.socket, address: Optional[tuple[str, int]]) -> None:
         sock.setblocking(False)
@@ -414,17 +427,22 @@ class ThreadingServer(BaseServer):
         not even unread); one receiving a request, handling one, or upgraded goes on. The
         request a busy connection handles is made its last, so its response says
         ``Connection: close`` (unless the application already sent the head). Idempotent,
-        from any thread, a signal handler included; it does not wait (the selector thread
-        closes the idle connections at once).
+        from any thread, a signal handler included. The selector thread closes the port
+        (after taking the connections still in the listen queue) and the idle connections;
+        called from another thread, this waits (briefly) until the port is closed.
         """
         with self._lock:
             self.stopping = True
             connections = list(self._connections)
+            serving = self._serving
+            waits = serving and self._selector_ident != threading.get_ident()
         self.ready.clear()
         self._wake_pending = False
         self._wake()
-        # The port is released right away, not when the selector gets round to it.
-        self._close_listener()
+        if not serving:
+            self._close_listener()  # never served: only the bound socket to release
+        elif waits:
+            self._not_accepting.wait(_PORT_WAIT)
         for conn in connections:
             if conn.busy:
                 request = conn.request
