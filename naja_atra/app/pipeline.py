@@ -32,6 +32,7 @@ from ..http.results import StaticFile
 from ..http.spool import BodyBudget
 from ..sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
 from ..utils.logger import get_logger
+from ..utils.workers import WorkerPool
 from .context import FilterContext, RequestContext
 from .filtering import RouteFilters
 from .invoke import CompiledCall
@@ -287,9 +288,12 @@ class Dispatcher:
 
     # -- endings ---------------------------------------------------------------------------
     def _session_cookie(self, request: Request, response: Response) -> None:
+        # Only a stored session is worth a cookie: the built-in stores keep a session from its
+        # first attribute, so a request that merely looked at one gets none. A client whose
+        # cookie names no stored session (invalidated, expired, forged) gets it deleted.
         session = request.loaded_session
         secure = request.scheme == "https"
-        if session is not None and session.is_valid:
+        if session is not None and session.is_valid and session.is_stored:
             response.add_header("Set-Cookie", session_cookie(SESSION_COOKIE_NAME, session, secure))
         elif session is not None and SESSION_COOKIE_NAME in request.cookies:
             response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))

@@ -1,11 +1,13 @@
-"""Form data: query strings, ``application/x-www-form-urlencoded`` and ``multipart/form-data``."""
+"""Form data: ``multipart/form-data`` and uploaded files; query strings and
+``application/x-www-form-urlencoded`` bodies are parsed by :mod:`.urlencoded` (re-exported here)."""
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Iterator, Optional, Union
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from .errors import HttpError
+from .urlencoded import DEFAULT_MAX_FIELDS, parse_query, parse_urlencoded
 
 if TYPE_CHECKING:
     import mmap
@@ -136,47 +138,6 @@ class MultipartFile:
         return f"<MultipartFile {self._name!r} filename={self._filename!r} {size}>"
 
 
-def parse_query(qs: str) -> dict[str, list[str]]:
-    """Parse a query string with form-urlencoded rules.
-
-    ``+`` is a space, ``%XX`` escapes are UTF-8 (invalid bytes replaced, malformed escapes
-    kept as they are), blank values are kept (``a=&b`` gives ``a: [""], b: [""]``) and the
-    order of names and values is kept.
-    """
-    return _parse_pairs(qs, "utf-8")
-
-
-def parse_urlencoded(body: bytes, charset: str = "utf-8") -> dict[str, list[str]]:
-    """Parse an ``application/x-www-form-urlencoded`` body; escapes decode with ``charset``.
-
-    An unknown charset falls back to UTF-8 rather than failing the request.
-    """
-    try:
-        text = body.decode(charset, errors="replace")
-    except LookupError:
-        charset = "utf-8"
-        text = body.decode(charset, errors="replace")
-    return _parse_pairs(text, charset)
-
-
-def _parse_pairs(text: str, charset: str) -> dict[str, list[str]]:
-    result: dict[str, list[str]] = {}
-    for field in text.split("&"):
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        result.setdefault(_unquote_plus(name, charset), []).append(_unquote_plus(value, charset))
-    return result
-
-
-def _unquote_plus(text: str, charset: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    return unquote(text, encoding=charset, errors="replace")
-
-
 def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     """Split a ``Content-Type``-like header into its lower-cased type and its parameters.
 
@@ -256,15 +217,16 @@ def _ext_value(value: str) -> Optional[str]:
 
 
 def parse_multipart(
-    body: Body, content_type: str, max_parts: int = 1000, spool: Optional[Spool] = None
+    body: Body, content_type: str, max_parts: int = DEFAULT_MAX_FIELDS, spool: Optional[Spool] = None
 ) -> tuple[dict[str, list[str]], dict[str, list[MultipartFile]]]:
     """Parse a ``multipart/form-data`` body (RFC 7578, RFC 2046 framing).
 
     Returns (text fields, file fields). A part with a ``filename`` (or ``filename*``)
     parameter is a file; other parts are text decoded with their charset (UTF-8 by default).
     Raises ``HttpError(400)`` for a missing boundary, a missing closing boundary, a part
-    without a ``Content-Disposition`` name, more than ``max_parts`` parts or a part whose
-    headers exceed :data:`MAX_PART_HEADER_SIZE`.
+    without a ``Content-Disposition`` name, more than ``max_parts`` parts (``Limits.max_form_fields``
+    for a request; found before any part is parsed, and the search for parts stops at the first
+    one past it) or a part whose headers exceed :data:`MAX_PART_HEADER_SIZE`.
 
     ``body`` may be the map of a spooled body's file (``spool``): file parts larger than the
     spool's threshold then stay in that file, referenced, not copied.

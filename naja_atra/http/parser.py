@@ -16,6 +16,7 @@ explain a rejection or for rare inputs.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Iterable, Optional, Union
 
@@ -24,7 +25,7 @@ from .headers import HeaderMap
 from .limits import Limits
 
 __all__ = ["RequestHead", "build_head", "parse_head", "parse_target", "parse_header_field", "is_token",
-           "normalize_path"]
+           "normalize_path", "check_host_value"]
 
 # RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
 #                         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
@@ -53,6 +54,25 @@ _FRAMING_HEADERS = frozenset(
 # to grow the cache without bound by sending random names).
 _TOKEN_CACHE_MAX = 2048
 
+# RFC 9112 3.2 / RFC 3986 3.2.2-3.2.3: Host is uri-host [":" port]. uri-host is an IP-literal
+# in brackets (IPv6, checked further by ipaddress, or IPvFuture) or a reg-name of unreserved,
+# sub-delims and %XX characters (which covers IPv4 addresses); port is digits.
+_HOST_RE = re.compile(
+    r"(?:\[(?:([0-9A-Fa-f:.]+)|[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]"
+    r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)"
+    r"(?::([0-9]*))?"
+)
+# Host values already found valid: a server sees the same few on nearly every request, so
+# a set look-up spares the regular expression. Bounded in entries and in the length of each
+# (a DNS name has at most 253 characters); when full it starts again, so that clients
+# sending many names cannot keep the server's own out of it.
+_KNOWN_HOSTS: set[str] = set()
+_HOST_CACHE_MAX = 256
+_HOST_CACHE_LENGTH = 261  # a 253-character name, ":" and a 5-digit port, with room
+
+# The limits of a head made without any (a blank request, a test's head).
+_DEFAULT_LIMITS = Limits()
+
 # "%XX" decoding table: every two-character hex pair (either case) -> byte value.
 _HEX_PAIRS: dict[bytes, int] = {}
 for _hi in "0123456789abcdefABCDEF":
@@ -66,12 +86,13 @@ class RequestHead:
 
     ``path`` is percent-decoded (UTF-8); ``raw_path`` and ``query_string`` are as sent.
     ``keep_alive``, ``content_length``, ``chunked``, ``expect_continue`` and ``upgrade`` are
-    derived from the headers by :func:`parse_head`.
+    derived from the headers by :func:`parse_head`. ``limits`` are the limits the head was
+    parsed under; the request keeps them for what it parses later (form fields, JSON depth).
     """
 
     __slots__ = (
         "method", "target", "path", "raw_path", "query_string", "version", "headers",
-        "keep_alive", "content_length", "chunked", "expect_continue", "upgrade", "has_body",
+        "keep_alive", "content_length", "chunked", "expect_continue", "upgrade", "has_body", "limits",
     )
 
     def __init__(
@@ -88,6 +109,7 @@ class RequestHead:
         chunked: bool = False,
         expect_continue: bool = False,
         upgrade: Optional[str] = None,
+        limits: Optional[Limits] = None,
     ) -> None:
         self.method: str = method
         self.target: str = target
@@ -103,6 +125,7 @@ class RequestHead:
         self.upgrade: Optional[str] = upgrade
         #: A body follows the head (chunked, or a Content-Length above zero).
         self.has_body: bool = chunked or bool(content_length)
+        self.limits: Limits = _DEFAULT_LIMITS if limits is None else limits
 
     def __repr__(self) -> str:
         return f"<RequestHead {self.method} {self.target} {self.version}>"
@@ -206,8 +229,9 @@ def build_head(
     ``path`` is the decoded, normalised routing path (see :func:`parse_target`); ``fields``
     the header (name, value) pairs in order, as received. Names must be tokens and values
     free of control characters; ``limits.max_headers`` and ``limits.max_header_size`` apply
-    (431). HTTP/1.1 needs exactly one Host; ``authority`` (an absolute-form target's) replaces
-    it. Content-Length and Transfer-Encoding are checked together (a request carrying both
+    (431). HTTP/1.1 needs exactly one Host, HTTP/1.0 at most one, and it must be a valid
+    ``host[:port]`` (:func:`check_host_value`); ``authority`` (an absolute-form target's, checked
+    alike) replaces it. Content-Length and Transfer-Encoding are checked together (a request carrying both
     is refused), and keep-alive, the upgrade token and ``Expect: 100-continue`` are derived
     from the headers. Whether the body's length is acceptable is decided later, by the
     route's body limit, before any of it is read.
@@ -252,7 +276,8 @@ def _decide(method: str, target: str, version: str, raw_path: str, query: str, p
     _check_host(framing, http11)
     if authority is not None:
         # RFC 9112 3.2.2: with an absolute-form target the server uses the target's
-        # authority instead of the Host header.
+        # authority instead of the Host header; it must be a valid host[:port] as well.
+        check_host_value(authority)
         headers["Host"] = authority
     content_length, chunked = _body_framing(framing, http11)
     keep_alive, upgrade = _connection(framing, http11)
@@ -261,7 +286,7 @@ def _decide(method: str, target: str, version: str, raw_path: str, query: str, p
     expect_continue = http11 and expect is not None and expect[-1].strip(" \t").lower() == "100-continue"
     return RequestHead(
         method, target, path, raw_path, query, version, headers,
-        keep_alive, content_length, chunked, expect_continue, upgrade,
+        keep_alive, content_length, chunked, expect_continue, upgrade, limits,
     )
 
 
@@ -503,13 +528,40 @@ def _comma_tokens(values: list[str]) -> list[str]:
 
 
 def _check_host(framing: dict[str, list[str]], http11: bool) -> None:
-    """RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0."""
+    """RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0, and a valid one."""
     hosts = framing.get("host")
     if hosts is None:
         if http11:
             raise ProtocolError(400, "Bad Request", "Missing Host header")
     elif len(hosts) > 1:
         raise ProtocolError(400, "Bad Request", "Several Host headers")
+    elif hosts[0] not in _KNOWN_HOSTS:
+        check_host_value(hosts[0])
+
+
+def check_host_value(value: str) -> None:
+    """``ProtocolError(400)`` unless ``value`` is ``host[:port]`` (RFC 3986 3.2.2-3.2.3).
+
+    host is a reg-name (letters, digits, ``-._~!$&'()*+,;=`` and ``%XX``), an IPv4 address or
+    a bracketed IPv6 (or IPvFuture) literal; port is at most 65535 (``host:`` with an empty
+    port is allowed, as RFC 3986 allows it). An empty value is refused: an origin server has a
+    name, and an empty Host only makes sense for URIs without an authority.
+    """
+    match = _HOST_RE.fullmatch(value)
+    if match is None:
+        raise ProtocolError(400, "Bad Request", "Invalid Host header")
+    ipv6, port = match.group(1), match.group(2)
+    if port and (len(port) > 5 or int(port) > 65535):
+        raise ProtocolError(400, "Bad Request", "Invalid port in Host header")
+    if ipv6 is not None:
+        try:
+            ipaddress.IPv6Address(ipv6)
+        except ValueError:
+            raise ProtocolError(400, "Bad Request", "Invalid IPv6 address in Host header") from None
+    if len(value) <= _HOST_CACHE_LENGTH:
+        if len(_KNOWN_HOSTS) >= _HOST_CACHE_MAX:
+            _KNOWN_HOSTS.clear()
+        _KNOWN_HOSTS.add(value)
 
 
 def _body_framing(framing: dict[str, list[str]], http11: bool) -> tuple[Optional[int], bool]:

@@ -1,12 +1,13 @@
 """The request object controllers and filters see."""
 from __future__ import annotations
 
-import json
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .errors import HttpError
 from .headers import HeaderMap
+from .json_body import loads_json
+from .limits import Limits
 from .parser import RequestHead
 from .request_body import EMPTY_BODY, BufferedBody, RequestBodyReader, SpoolReader
 
@@ -34,7 +35,10 @@ class Request:
     """An HTTP request: method, path, headers, query and form parameters, cookies, body.
 
     Parsing of parameters, cookies and JSON happens on first access, so a route that
-    reads none of them pays nothing for them.
+    reads none of them pays nothing for them. It is bounded by ``limits`` (those the head
+    was parsed under): more than ``max_form_fields`` fields in the query string, in a
+    URL-encoded body or parts in a multipart body, or JSON nested deeper than
+    ``max_json_depth``, is a 400.
 
     ``reader`` (a :class:`~naja_atra.http.request_body.RequestBodyReader`) is the body as it
     arrives. A route whose controller does not take the reader has its body read before
@@ -64,6 +68,8 @@ class Request:
         self.headers: HeaderMap = head.headers
         self.client_address = client_address
         self.scheme = scheme
+        #: The limits the head was parsed under; form and JSON parsing apply them too.
+        self.limits: Limits = head.limits
         if isinstance(body, RequestBodyReader):
             #: The body as it arrives (see the class notes).
             self.reader: RequestBodyReader = body
@@ -143,21 +149,22 @@ class Request:
     def _parse_parameters(self) -> None:
         from .forms import parse_multipart, parse_query, parse_urlencoded
 
-        params = parse_query(self.query_string) if self.query_string else {}
+        max_fields = self.limits.max_form_fields
+        params = parse_query(self.query_string, max_fields) if self.query_string else {}
         files: dict[str, list[MultipartFile]] = {}
         # A streamed body (not loaded) is the controller's to read: only the query counts.
         if self.body_loaded and (self._spool is not None and self._spool.size or self._body):
             mime = self.content_type.split(";", 1)[0].strip().lower()
             form: dict[str, list[str]] = {}
             if mime == "application/x-www-form-urlencoded":
-                form = parse_urlencoded(self.body)
+                form = parse_urlencoded(self.body, max_fields=max_fields)
             elif mime == "multipart/form-data":
                 spool = self._spool
                 if spool is not None and self._body is None:
                     # Parsed in place: file parts of a spooled body stay in its file.
-                    form, files = parse_multipart(spool.view(), self.content_type, spool=spool)
+                    form, files = parse_multipart(spool.view(), self.content_type, max_fields, spool)
                 else:
-                    form, files = parse_multipart(self.body, self.content_type)
+                    form, files = parse_multipart(self.body, self.content_type, max_fields)
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
         self._parameters = params
@@ -241,13 +248,14 @@ class Request:
     def json(self) -> Any:
         """The body decoded as JSON when the content type is JSON, else None.
 
-        A body that is not valid JSON raises ``HttpError(400)``.
+        A body that is not valid JSON, or nested deeper than ``limits.max_json_depth``,
+        raises ``HttpError(400)``.
         """
         if self._json is _UNSET:
             mime = self.content_type.split(";", 1)[0].strip().lower()
             if self.body and (mime == "application/json" or mime.endswith("+json")):
                 try:
-                    self._json = json.loads(self.body)
+                    self._json = loads_json(self.body, self.limits.max_json_depth)
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise HttpError(400, "Bad Request", f"The body is not valid JSON: {exc}") from None
             else:
@@ -260,7 +268,8 @@ class Request:
 
     # -- session ----------------------------------------------------------------------
     def get_session(self, create: bool = False) -> Optional[Session]:
-        """The session of this request; with ``create`` a new one when there is none."""
+        """The session of this request; with ``create`` a new one when there is none (the
+        built-in stores keep it, and send its cookie, once an attribute is set on it)."""
         if self.loaded_session is not None and self.loaded_session.is_valid:
             return self.loaded_session
         if self.session_access is None:

@@ -83,7 +83,8 @@ def parameter_location(request: Request, name: str) -> str:
     """``"form"`` when a form body carries (or would carry) ``name`` and the query string
     does not, else ``"query"``. Only called on the error path."""
     if request.body and _mime(request) in _FORM_TYPES:
-        if not request.query_string or name not in parse_query(request.query_string):
+        if not request.query_string or name not in parse_query(request.query_string,
+                                                               request.limits.max_form_fields):
             return "form"
     return "query"
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
 import types
 import typing
@@ -36,6 +35,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 from typing_extensions import Annotated, Literal, NotRequired, Required, get_args, get_origin, get_type_hints
 from typing_extensions import is_typeddict as _is_typeddict
 
+from ..http.json_body import loads_json
+from ..http.limits import Limits
 from .markers import JSONBody
 
 __all__ = [
@@ -65,6 +66,8 @@ _NONE = type(None)
 _RECEIVED_MAX = 200
 _UNION_TYPE: Any = getattr(types, "UnionType", None)  # ``int | None`` on Python 3.10+
 _MISSING = object()
+#: How deep JSON held in one parameter may nest (``Limits.max_json_depth``'s default).
+_JSON_DEPTH = Limits.max_json_depth
 
 
 @dataclasses.dataclass(frozen=True)
@@ -342,7 +345,9 @@ def string_converter(tp: Any) -> Converter:
 
         def parse_json(value: str) -> Any:
             try:
-                data = json.loads(value)
+                # A parameter's own value (query, form field, header): the default depth cap,
+                # since a converter does not see the request or its limits.
+                data = loads_json(value, _JSON_DEPTH)
             except ValueError:
                 raise _fail(label, value, "not valid JSON") from None
             return from_json(data)

@@ -21,8 +21,9 @@ class Session:
     """One client's session: attributes kept between its requests.
 
     Subclass it to store sessions elsewhere. The members a subclass must provide raise
-    :class:`NotImplementedError` here; :attr:`max_inactive_interval` and :attr:`is_valid` have
-    defaults (1800 s, True) because the original documentation's example subclass does not define them.
+    :class:`NotImplementedError` here; :attr:`max_inactive_interval`, :attr:`is_valid` and
+    :attr:`is_stored` have defaults (1800 s, True, True) because the original documentation's
+    example subclass does not define them.
     """
 
     def __init__(self) -> None:
@@ -58,6 +59,17 @@ class Session:
     @property
     def is_valid(self) -> bool:
         """False once the session is invalidated or expired."""
+        return True
+
+    @property
+    def is_stored(self) -> bool:
+        """Whether the factory keeps the session (or will, at the end of the request), so that
+        the response hands its cookie to the client.
+
+        True by default: a 1.x-style session is stored when its factory creates it. The
+        built-in factories store a session only once an attribute is set on it, so requests
+        that merely look at a session cost no memory and get no cookie.
+        """
         return True
 
     @property

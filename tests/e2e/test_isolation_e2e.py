@@ -205,8 +205,13 @@ def test_each_app_has_its_own_sessions(two_apps: TwoApps) -> None:
 
 def test_two_default_session_stores_do_not_share_ids(driver: str) -> None:
     apps = [Application(), Application()]
+
+    def session_id(session: Session) -> str:
+        session.set_attribute("seen", True)  # a session is stored from its first attribute
+        return session.id
+
     for app in apps:
-        app.route("/id")(lambda session=Session(): session.id)
+        app.route("/id")(session_id)
     try:
         for app, coroutine in zip(apps, (driver == "asyncio", driver != "asyncio")):
             app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=coroutine)

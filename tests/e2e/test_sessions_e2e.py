@@ -129,13 +129,17 @@ def test_invalidate_then_a_new_session(serve: Serve) -> None:
     # Either the cookie is deleted, or it is not renewed: it must not hand the old id back alive.
     if dropped is not None:
         assert dropped.value == "" or dropped.attrs.get("max-age") == "0"
-    # The old id is dead: a new session, without the old value.
+    # The old id is dead: a new session, without the old value; nothing was stored in it, so
+    # the client is only told to drop its dead cookie.
     reply = client.get("/get", headers=with_cookie(old))
     assert reply.text == "get:None:new=True"
+    deleted = session_cookie(reply)
+    assert deleted is not None and deleted.value == "" and deleted.attrs.get("max-age") == "0"
+    reply = client.get("/set?v=after", headers=with_cookie(old))
     fresh = session_cookie(reply)
     assert fresh is not None
     assert fresh.value not in ("", old)
-    assert client.get("/get", headers=with_cookie(fresh.value)).text == "get:None:new=False"
+    assert client.get("/get", headers=with_cookie(fresh.value)).text == "get:after:new=False"
 
 
 def test_a_forged_session_id_is_not_adopted(serve: Serve) -> None:
@@ -145,11 +149,25 @@ def test_a_forged_session_id_is_not_adopted(serve: Serve) -> None:
     assert reply.status == 200
     assert reply.text != forged
     cookie = session_cookie(reply)
-    assert cookie is not None
-    assert cookie.value == reply.text
-    assert cookie.value != forged
+    assert cookie is not None and cookie.value == ""  # the forged cookie is deleted, not renewed
+    # Once something is stored, the client gets a session of the server's making.
+    reply = client.get("/set?v=x", headers=with_cookie(forged))
+    cookie = session_cookie(reply)
+    assert cookie is not None and cookie.value not in ("", forged)
     # And the forged id still means nothing afterwards.
-    assert client.get("/id", headers=with_cookie(forged)).text not in (forged, reply.text)
+    assert client.get("/id", headers=with_cookie(forged)).text not in (forged, cookie.value)
+    assert client.get("/get", headers=with_cookie(forged)).text == "get:None:new=True"
+
+
+def test_a_request_that_only_reads_its_session_gets_no_cookie(serve: Serve) -> None:
+    client = serve(_session_app())
+    for path in ("/get", "/id"):
+        reply = client.get(path)
+        assert reply.status == 200
+        assert reply.header("Set-Cookie") is None
+    # The id a controller saw is no session: it was never stored.
+    seen = client.get("/id").text
+    assert client.get("/get", headers=with_cookie(seen)).text == "get:None:new=True"
 
 
 def test_sessions_of_two_clients_are_separate(serve: Serve) -> None:
@@ -266,7 +284,7 @@ def test_a_custom_session_factory(serve: Serve) -> None:
 def test_set_session_factory_after_the_first_request_is_used(serve: Serve) -> None:
     app = _session_app()
     client = serve(app)
-    local = session_cookie(client.get("/id"))
+    local = session_cookie(client.get("/set?v=x"))
     assert local is not None and not local.value.startswith("late-")
     app.set_session_factory(MySessionFacImpl("late"))
     assert client.get("/id").text == "late-1"

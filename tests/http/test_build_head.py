@@ -35,6 +35,11 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "too many headers": ("HTTP/1.1", [("Host", "h")] + [(f"X-{i}", "v") for i in range(6)]),
     "too large": ("HTTP/1.1", [("Host", "h"), ("X-Big", "v" * 600)]),
     "control character": ("HTTP/1.1", [("Host", "h"), ("X-Bad", "a\x01b")]),
+    "host with a space": ("HTTP/1.1", [("Host", "a b")]),
+    "host with userinfo": ("HTTP/1.1", [("Host", "x@evil")]),
+    "host with a port past 65535": ("HTTP/1.1", [("Host", "a:99999")]),
+    "empty host": ("HTTP/1.1", [("Host", "")]),
+    "ipv6 host": ("HTTP/1.1", [("Host", "[2001:db8::1]:8080")]),
 }
 
 

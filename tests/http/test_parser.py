@@ -414,6 +414,70 @@ def test_host_rules() -> None:
     assert "host" not in head.headers
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a b", "<script>", "", "x@evil", "a:99999", "a:65536", "a:123456", "a:-1", "a:8o", "a:80:80",
+        "[::1", "::1", "[::1]x", "[::1]:99999", "[not-an-ip]", "[1:2:3:4:5:6:7:8:9]", "[fe80::1%25eth0]",
+        "a/b", "a?b", "a#b", "a\\b", "caf\u00e9", "a%zz", "a%4", '"a"', "a,b c", "\t",
+    ],
+)
+def test_invalid_host_values_are_400(value: str) -> None:
+    raw = ("GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n").encode("latin-1")
+    assert rejected(raw) == 400
+    raw10 = ("GET / HTTP/1.0\r\nHost: " + value + "\r\n\r\n").encode("latin-1")
+    assert rejected(raw10) == 400  # optional in HTTP/1.0, but never invalid
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "example.com", "EXAMPLE.com:80", "a:0", "a:65535", "a:00080", "a:", "127.0.0.1", "127.0.0.1:8080",
+        "[::1]", "[::1]:8080", "[2001:db8::ff00:42:8329]", "[::ffff:192.0.2.1]:443", "[v1.fe80::a+en1]",
+        "xn--bcher-kva.example", "under_score.local", "a%20b", "!$&'()*+,;=.-~",
+    ],
+)
+def test_valid_host_values(value: str) -> None:
+    head = parse(("GET / HTTP/1.1\r\nHost: " + value + "\r\n\r\n").encode("latin-1"))
+    assert head.headers["Host"] == value
+
+
+def test_host_port_bounds() -> None:
+    assert parse(request("GET / HTTP/1.1", "Host: h:65535", host=False)).headers["host"] == "h:65535"
+    assert rejected(request("GET / HTTP/1.1", "Host: h:65536", host=False)) == 400
+
+
+def test_missing_host_is_400_in_http11_only() -> None:
+    assert rejected(request("GET / HTTP/1.1", host=False)) == 400
+    assert "host" not in parse(request("GET / HTTP/1.0", host=False)).headers
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
+def test_duplicate_host_is_400(version: str) -> None:
+    assert rejected(request(f"GET / {version}", "Host: a", "Host: a", host=False)) == 400
+    assert rejected(request(f"GET / {version}", "Host: a", "host: b", host=False)) == 400
+
+
+def test_an_absolute_form_authority_must_be_a_valid_host() -> None:
+    assert parse(request("GET http://[::1]:8080/x HTTP/1.1")).headers["host"] == "[::1]:8080"
+    assert rejected(request("GET http://a:99999/x HTTP/1.1")) == 400
+    assert rejected(request("GET http://<x>/x HTTP/1.1")) == 400
+
+
+def test_valid_hosts_are_remembered_within_bounds() -> None:
+    from naja_atra.http import parser
+
+    long_name = "a" * 300
+    parse(request("GET / HTTP/1.1", f"Host: {long_name}", host=False))
+    assert long_name not in parser._KNOWN_HOSTS  # only short values are cached
+    for i in range(parser._HOST_CACHE_MAX * 2):
+        parse(request("GET / HTTP/1.1", f"Host: h{i}.example", host=False))
+        assert len(parser._KNOWN_HOSTS) <= parser._HOST_CACHE_MAX
+    parse(request("GET / HTTP/1.1", "Host: cached.example", host=False))
+    assert "cached.example" in parser._KNOWN_HOSTS  # a full cache starts again
+    assert rejected(request("GET / HTTP/1.1", "Host: cached example", host=False)) == 400
+
+
 # --- Content-Length ----------------------------------------------------------------------
 
 

@@ -335,6 +335,8 @@ def test_a_value_the_serializer_refuses_fails_at_set_attribute(redis_url: str) -
 def test_redis_stopped_mid_test_answers_503(redis_server: RedisServer, driver: str, path: str,
                                            caplog: pytest.LogCaptureFixture) -> None:
     for b in running(make_app(redis_server.url), driver):
+        assert b.get("/set?key=x&value=1")[0] == 200  # a stored session, to be looked up in Redis
+        assert b.session_id is not None
         assert b.get(path)[0] == 200
         redis_server.stop()
         with caplog.at_level(logging.WARNING):
@@ -428,7 +430,9 @@ def test_a_client_of_your_own(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     plugin = RedisSessionsPlugin(RedisSessionFactory(client=client, prefix="app2:"))
     session = plugin.factory.get_session(None, True)
-    assert session is not None and client.exists("app2:" + session.id)
+    assert session is not None and not client.exists("app2:" + session.id)  # stored by its first attribute
+    session.set_attribute("k", 1)
+    assert client.exists("app2:" + session.id)
     plugin.factory.close()
     assert client.ping()  # not the factory's to close
     client.close()

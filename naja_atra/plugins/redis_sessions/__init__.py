@@ -13,11 +13,13 @@ or hand a factory to ``set_session_factory`` (no start-time check, no asynchrono
 
     set_session_factory(RedisSessionFactory("redis://127.0.0.1:6379/0"))
 
-In short: one Redis hash per session, expired by Redis itself after the inactivity limit; a
-``Session`` parameter is loaded and saved off the event loop (or use
-``run_sync_in_threadpool=True``), and a blocking call on the asyncio server's loop raises
-:class:`EventLoopBlockingError`; an unreachable Redis answers 503 during a request, and
-stops a server from starting (:class:`SessionStoreUnavailable`). The details are next to
+In short: one Redis hash per session, expired by Redis itself after the inactivity limit,
+and made by the session's first attribute (a request that only looks at its session writes
+nothing to Redis and gets no cookie, as with the in-memory store); a ``Session`` parameter
+is loaded and saved off the event loop (or use ``run_sync_in_threadpool=True``), and a
+blocking call on the asyncio server's loop raises :class:`EventLoopBlockingError`; an
+unreachable Redis answers 503 during a request, and stops a server from starting
+(:class:`SessionStoreUnavailable`). The details are next to
 the code, one concept a module:
 
 - ``plugin``: :class:`RedisSessionsPlugin` and its hooks (factory, ``Session`` parameters,

@@ -22,7 +22,7 @@ from .errors import EventLoopBlockingError, SessionStoreUnavailable, unavailable
 from .event_loop import BLOCKING_MESSAGE, LOOP_BLOCKING_POLICIES, blocking_policy, current_scope
 from .serializers import JsonSerializer, Serializer
 from .session import RedisSession
-from .storage import LOAD_SCRIPT, PLAUSIBLE_ID, WRITE_SCRIPT, metadata_fields, new_session_id, parse_hash, write_args
+from .storage import LOAD_SCRIPT, PLAUSIBLE_ID, WRITE_SCRIPT, new_session_id, parse_hash, write_args
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -186,9 +186,9 @@ class RedisSessionFactory(SessionFactory):
 
     # -- SessionFactory ----------------------------------------------------------------------
     def get_session(self, session_id: Optional[str], create: bool = False) -> Optional[RedisSession]:
-        """The stored session with this id, its TTL refreshed; else a new one (with a new id)
-        if ``create``; else None. Blocking (see the ``event_loop`` module);
-        ``HttpError(503)`` when Redis cannot be reached.
+        """The stored session with this id, its TTL refreshed; else a new one (with a new id,
+        written to Redis with its first attribute) if ``create``; else None. Blocking (see the
+        ``event_loop`` module); ``HttpError(503)`` when Redis cannot be reached.
         """
         scope = current_scope.get()
         if scope is not None and scope.factory is self:
@@ -239,15 +239,10 @@ class RedisSessionFactory(SessionFactory):
         return RedisSession(self, session_id, created, now, values, is_new=False, deferred=deferred)
 
     def new_session(self, deferred: bool) -> RedisSession:
-        """A new session with a fresh id; stored now unless ``deferred`` (then at the end of
-        the request)."""
+        """A new session with a fresh id, not in Redis yet: it is written with its first
+        attribute (at once, or at the end of the request when ``deferred``). No I/O here."""
         now = time.time()
-        session_id = new_session_id()
-        if not deferred:
-            fields = metadata_fields(now, now)
-            while self.write_fields(session_id, "new", fields, ()) == -1:  # never in practice
-                session_id = new_session_id()
-        return RedisSession(self, session_id, now, now, {}, is_new=True, deferred=deferred)
+        return RedisSession(self, new_session_id(), now, now, {}, is_new=True, deferred=deferred)
 
     def write_fields(self, session_id: str, mode: str, fields: Mapping[str, bytes],
                       removed: tuple[str, ...]) -> int:

@@ -1,5 +1,9 @@
 """A session stored in Redis: write-through, or deferred until its request is over.
 
+A new session is written to Redis only once an attribute is set on it (as the in-memory
+store does): a request that merely looks at its session, as every anonymous request to a
+route taking a ``Session`` does, makes no key, no Redis write and no cookie.
+
 Attribute values are read from the snapshot taken at lookup: ``get_attribute`` returns a
 fresh copy each time, so set an attribute again after changing a mutable value.
 """
@@ -23,9 +27,11 @@ class RedisSession(Session):
 
     Made by :class:`RedisSessionFactory`. A session looked up by a plain
     ``factory.get_session`` writes through: ``set_attribute``, ``remove_attribute`` and
-    ``invalidate`` go to Redis at once. A session loaded for a ``Session`` parameter by
+    ``invalidate`` go to Redis at once (a new session's key is made by its first
+    ``set_attribute``). A session loaded for a ``Session`` parameter by
     :class:`RedisSessionsPlugin` is *deferred*: those calls change only this object, and the
-    plugin saves the changes once the controller has returned (``save()`` does it at once).
+    plugin saves the changes once the controller has returned (``save()`` does it at once;
+    a new session without attributes is not saved).
     """
 
     def __init__(self, factory: RedisSessionFactory, session_id: str, creation_time: float,
@@ -39,11 +45,15 @@ class RedisSession(Session):
         self._is_new = is_new
         self._deferred = deferred
         self._valid = True
-        # Whether the key exists in Redis: a deferred new session is only written at save().
-        self._stored = not (is_new and deferred)
+        # Whether the key exists in Redis: a new session's is made with its first attribute
+        # (at once, or at save() when deferred).
+        self._stored = not is_new
         self._dirty: set[str] = set()
         self._removed: set[str] = set()
         self._lock = threading.Lock()
+        # Serializes the write that makes a new session's key (two threads setting the first
+        # attributes of one session must not both try to create it).
+        self._create_lock = threading.Lock()
 
     @property
     def id(self) -> str:
@@ -79,6 +89,13 @@ class RedisSession(Session):
         return self._valid and time.time() - self._last_accessed_time <= self._factory.max_inactive_interval
 
     @property
+    def is_stored(self) -> bool:
+        """True when the session's key exists in Redis, or (deferred) will once the request
+        saves it: it has attributes. Only then does the response carry the session cookie."""
+        with self._lock:
+            return self._stored or (self._deferred and self._valid and bool(self._values))
+
+    @property
     def is_deferred(self) -> bool:
         """True when changes are kept here until :meth:`save` (see the class documentation)."""
         return self._deferred
@@ -109,6 +126,10 @@ class RedisSession(Session):
             if self._deferred:
                 self._dirty.add(name)
                 self._removed.discard(name)
+                return
+        with self._create_lock:
+            if not self._stored and self._valid:
+                self._create()
                 return
         self._write({ATTR + name: bytes(data)}, ())
 
@@ -141,13 +162,16 @@ class RedisSession(Session):
         with self._lock:
             if not self._valid:
                 return self._stored
-            return not self._stored or bool(self._dirty or self._removed)
+            if not self._stored:
+                return bool(self._values)
+            return bool(self._dirty or self._removed)
 
     def save(self) -> None:
         """Write a deferred session's changes to Redis now (blocking; nothing to do otherwise).
 
-        A new session is created with every attribute; an existing one gets the attributes set
-        or removed since it was loaded (other requests' changes to other attributes are kept).
+        A new session is created with every attribute (not at all when it has none); an
+        existing one gets the attributes set or removed since it was loaded (other requests'
+        changes to other attributes are kept).
         If it was invalidated here its key is deleted; if it is gone from Redis meanwhile the
         changes are dropped and the session becomes invalid.
         """
@@ -163,9 +187,10 @@ class RedisSession(Session):
                     if not fields and not removed:
                         return
                 else:
-                    fields = {ATTR + n: v for n, v in self._values.items()}
+                    if not self._values:
+                        return
+                    fields = self._new_fields()
                     removed = ()
-                    fields.update(metadata_fields(self._creation_time, self._last_accessed_time))
                 new = not self._stored
                 self._dirty.clear()
                 self._removed.clear()
@@ -180,6 +205,24 @@ class RedisSession(Session):
                 self._valid = False
             elif result == -1:  # 256 random bits collided: never in practice
                 raise RuntimeError("A new session id is already taken in Redis")
+
+    def _new_fields(self) -> dict[str, bytes]:
+        """The hash of a session stored for the first time: every attribute and the metadata.
+        Caller holds the lock."""
+        fields = {ATTR + n: v for n, v in self._values.items()}
+        fields.update(metadata_fields(self._creation_time, self._last_accessed_time))
+        return fields
+
+    def _create(self) -> None:
+        """Write-through: make the key of a new session, with every attribute set so far.
+        Caller holds the creation lock."""
+        with self._lock:
+            fields = self._new_fields()
+        result = self._factory.write_fields(self._id, "new", fields, ())
+        if result == -1:  # 256 random bits collided: never in practice
+            raise RuntimeError("A new session id is already taken in Redis")
+        with self._lock:
+            self._stored = True
 
     def _write(self, fields: Mapping[str, bytes], removed: tuple[str, ...]) -> None:
         """Write-through: apply one change to the stored session."""
