@@ -101,6 +101,7 @@ class Target:
 TARGETS = (
     Target("ours-threading", "ours", "threading"),
     Target("ours-asyncio", "ours", "asyncio"),
+    Target("ours-asyncio-inline", "ours", "asyncio-inline"),
     Target("ref-threading", "ref", "threading"),
     Target("ref-coroutine", "ref", "asyncio"),
     Target("starlette-h11", "starlette", "asyncio"),
@@ -111,6 +112,7 @@ HELLO_RATIOS = (
     ("ours-asyncio", "ref-coroutine"),
     ("ours-asyncio", "starlette-h11"),
     ("ours-threading", "ref-threading"),
+    ("ours-asyncio", "ours-asyncio-inline"),
 )
 
 

@@ -5,6 +5,9 @@ reference ``naja-atra==1.2.2``::
 
     python naja_app.py --port 8080 --mode threading   # or --mode asyncio
 
+``--mode asyncio-inline`` (this package only) runs the plain controllers on the event loop
+instead of the thread pool the asyncio server uses by default.
+
 Routes (all GET):
 
 * ``/hello``              -> the text ``Hello, World!``
@@ -74,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="naja_atra benchmark app")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8080")))
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--mode", choices=("threading", "asyncio"), default="threading")
+    parser.add_argument("--mode", choices=("threading", "asyncio", "asyncio-inline"), default="threading")
     parser.add_argument("--log-level", default="ERROR")
     return parser.parse_args()
 
@@ -83,7 +86,10 @@ def main() -> None:
     """Start the server in the chosen mode (blocks)."""
     args = parse_args()
     quiet_logs(args.log_level)
-    server.start(host=args.host, port=args.port, prefer_coroutine=args.mode == "asyncio")
+    if args.mode == "asyncio-inline":
+        server.start(host=args.host, port=args.port, prefer_coroutine=True, run_sync_in_threadpool=False)
+    else:
+        server.start(host=args.host, port=args.port, prefer_coroutine=args.mode == "asyncio")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import asyncio
 import inspect
 import threading
 import weakref
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
 from ..http.compression import GzipStream
@@ -108,7 +107,7 @@ class Dispatcher:
 
     def __init__(self, app: Application, router: Router, entries: dict[Any, RouteEntry],
                  renderer: Renderer, sessions: SessionFactory, gzip: GzipPolicy,
-                 executor: Optional[Executor] = None, budget: Optional[BodyBudget] = None) -> None:
+                 executor: Optional[WorkerPool] = None, budget: Optional[BodyBudget] = None) -> None:
         self.app = app
         #: Bytes of one buffered body kept in memory, and the server-wide memory budget.
         self.spool_threshold = app.limits.spool_threshold
@@ -275,7 +274,10 @@ class Dispatcher:
                 await self._run_async(ctx, entry)
             elif in_thread:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self.executor, self._run_sync, ctx, entry)
+                if self.executor is not None:
+                    await self.executor.run_on_loop(loop, self._run_sync, ctx, entry)
+                else:  # no pool of our own: a loop-fed body's sync reader still must not block the loop
+                    await loop.run_in_executor(None, self._run_sync, ctx, entry)
             else:
                 self._run_sync(ctx, entry)
             if response.error is not None:

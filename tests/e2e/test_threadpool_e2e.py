@@ -71,7 +71,8 @@ def test_the_pool_is_bounded_and_a_full_pool_queues_sync_requests() -> None:
         assert queued.is_alive() and results == []  # no third thread: /fast waits its turn
         assert app._executor is not None and app._executor.thread_count == 2
         release.set()
-        queued.join(WAIT)
+        for thread in (queued, *blocked):
+            thread.join(WAIT)
         assert sorted(results) == ["fast", "slow", "slow"]
     finally:
         release.set()
