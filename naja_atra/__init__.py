@@ -12,7 +12,7 @@ from .app.context import FilterContext, RequestContext
 from .app.default import default_app
 from .app_conf import AppConf, get_app_conf
 from .hooks.specs import hookimpl, hookspec
-from .http.errors import ConfigurationError, HttpError, InjectionError
+from .http.errors import ClientDisconnected, ConfigurationError, HttpError, InjectionError
 from .http.forms import MultipartFile
 from .http.request import Request
 from .http.request_body import RequestBodyReader
@@ -95,6 +95,7 @@ __all__ = [
     "AppConf",
     "Application",
     "BytesBody",
+    "ClientDisconnected",
     "ConfigurationError",
     "Cookie",
     "Cookies",

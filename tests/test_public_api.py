@@ -4,7 +4,7 @@ from __future__ import annotations
 import naja_atra
 
 EXPECTED = {
-    "Application", "BytesBody", "ConfigurationError", "Cookie", "Cookies", "Environment",
+    "Application", "BytesBody", "ClientDisconnected", "ConfigurationError", "Cookie", "Cookies", "Environment",
     "FilterContext", "Header", "Headers", "HttpError", "HttpSession", "HttpSessionFactory",
     "JSONBody", "ModelDict", "MultipartFile", "Parameter", "Parameters", "PathValue", "Redirect",
     "RegGroup", "RegGroups", "Request", "RequestBodyReader", "RequestContext", "Response", "SESSION_COOKIE_NAME",
