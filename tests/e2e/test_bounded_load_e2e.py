@@ -6,6 +6,7 @@ clients that stop reading or go away (backpressure, ``write_timeout``, ``ClientD
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -200,37 +201,38 @@ class StreamLog:
         self.error: BaseException | None = None
         self.done = threading.Event()
 
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        """Around a controller's body: keep what ends it, then say it ended."""
+        try:
+            yield
+        except BaseException as exc:
+            self.error = exc
+            raise
+        finally:
+            self.done.set()
+
 
 def _streaming_app(log: StreamLog, total: int, pause: float = 0.0, **options: Any) -> Application:
     app = Application(load_entry_points=False, **options)
 
     @app.route("/stream")
     def stream(response: Response) -> None:
-        try:
+        with log.recording():
             while log.sent < total:
                 response.write_bytes(PIECE)
                 log.sent += len(PIECE)
                 if pause:
                     time.sleep(pause)
             response.close()
-        except BaseException as exc:
-            log.error = exc
-            raise
-        finally:
-            log.done.set()
 
     @app.route("/astream")
     async def astream(response: Response) -> None:
-        try:
+        with log.recording():
             while log.sent < total:
                 await response.write_bytes(PIECE)
                 log.sent += len(PIECE)
             response.close()
-        except BaseException as exc:
-            log.error = exc
-            raise
-        finally:
-            log.done.set()
 
     return app
 
