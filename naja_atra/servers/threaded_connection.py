@@ -19,7 +19,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..http.connection import (
     BODY,
@@ -56,6 +56,7 @@ NEXT_REQUEST_WAIT = 0.002
 #: the response.
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
+_HAS_POLL = hasattr(select, "poll")  # not on Windows
 
 
 class Outcome(enum.Enum):
@@ -97,7 +98,7 @@ class Connection:
         self.head_started: Optional[float] = None
         self.lingering = False
         self.lingered = 0
-        self._poll: Optional[select.poll] = None
+        self._poll: Optional[Any] = None  # a select.poll on this socket, made when first needed
 
     # -- parked: what the selector thread calls -------------------------------------------
     def waiting(self, now: float) -> None:
@@ -275,11 +276,14 @@ class Connection:
             return self.fill() is True
         if self.server.pool_is_backlogged():
             return False
-        poller = self._poll
-        if poller is None:
-            poller = self._poll = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
-        if not poller.poll(NEXT_REQUEST_WAIT * 1000):
+        if _HAS_POLL:
+            poller = self._poll
+            if poller is None:
+                poller = self._poll = select.poll()
+                poller.register(sock.fileno(), select.POLLIN)
+            if not poller.poll(NEXT_REQUEST_WAIT * 1000):
+                return False
+        elif not select.select([sock], [], [], NEXT_REQUEST_WAIT)[0]:
             return False
         return self.fill() is True
 
