@@ -40,11 +40,36 @@ How the WSGI world maps onto the framework:
   callable that ``start_response`` returns: PEP 3333 keeps ``write()`` precisely for
   imperative streaming APIs like this one. The controller runs on the server's thread as
   usual, the server sends each piece before ``write()`` returns (a slow client slows the
-  producer down instead of filling memory) and the application then returns an empty
-  iterable. No helper thread, no buffering. A streamed response that fails after its head
-  went out raises :class:`StreamAborted` to the server, which cuts the connection so the
+  producer down instead of filling memory: one piece in flight, whatever the client does)
+  and the application then returns an empty iterable. No helper thread, no queue. A
+  ``write()`` that fails (the server raises ``OSError`` for a client that is gone) makes that
+  write and every later one raise :class:`~naja_atra.http.errors.ClientDisconnected`; the
+  application then returns normally and the server, writing the end of the body, finds the
+  connection dead itself. A streamed response that fails after its head went out for another
+  reason raises :class:`StreamAborted` to the server, which cuts the connection so the
   client sees a truncated body instead of a complete-looking one (the built-in drivers do
   the same).
+- How long one ``write()`` may wait for a client that does not read is the server's socket
+  business, except under gunicorn, whose sockets have no timeout at all (a sync worker
+  would be killed by its ``--timeout``, a gthread thread would wait forever): there the
+  adapter bounds each write by ``write_timeout`` on ``environ["gunicorn.socket"]`` (the
+  previous timeout is put back after it) and, past it, shuts the socket down, so the
+  connection is dropped and gunicorn's own end-of-body write fails at once (it logs that
+  quietly, as a client that left). wsgiref has no such socket in the environ: its writes
+  wait as long as the client lets them.
+- Closing the connection after a refusal: an answer the adapter gives to input it refuses
+  (a path, ``CONTENT_LENGTH`` or header the HTTP core refuses) or an error answered before
+  the request body was read to its end (a 413, say) must be the connection's last, so that
+  no bytes behind it are served as a request if a proxy in front framed the request
+  otherwise. PEP 3333 forbids the application a ``Connection`` header (wsgiref asserts, and
+  gunicorn silently drops it), so each server is told in its own way. gunicorn: its
+  ``start_response`` is a method of its response object, whose ``force_close()`` is what
+  gunicorn itself calls for a connection it will not keep; the adapter calls it before
+  ``start_response``, and gunicorn then sends ``Connection: close`` and closes (the ``sync``
+  worker closes after every request anyway; ``gthread`` would keep the connection). gunicorn
+  refuses a request with both ``Transfer-Encoding`` and ``Content-Length`` (or a malformed
+  one) with a 400 of its own before the application sees it, and closes. wsgiref serves one
+  request per connection: it always closes.
 - Async controllers work: the dispatcher runs them on an event loop owned by the server
   thread (the WSGI server thread must not run an event loop of its own).
 - WebSocket needs the connection itself, which WSGI never hands over: an upgrade request
@@ -64,12 +89,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import re
+import socket
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from urllib.parse import quote
 
 from ..app.routes import WEBSOCKET_METHOD
-from ..http.errors import HttpError, ProtocolError, StreamAborted
+from ..http.errors import ClientDisconnected, HttpError, ProtocolError, StreamAborted
 from ..http.finalize import finalize
 from ..http.limits import Limits
 from ..http.outgoing import Outgoing
@@ -126,16 +152,38 @@ def _status(status: int, reason: str) -> str:
     return f"{status} {reason}"
 
 
+def _force_close(environ: WSGIEnvironment, start_response: StartResponse) -> None:
+    """Have the server close the connection after this response (see the module notes)."""
+    if not str(environ.get("SERVER_SOFTWARE") or "").startswith("gunicorn"):
+        return  # wsgiref closes after every request; other servers cannot be told
+    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+    if callable(force_close):
+        force_close()
+
+
+def _server_socket(environ: WSGIEnvironment) -> Optional[socket.socket]:
+    """The connection's socket when the server hands it over (gunicorn), to bound writes."""
+    sock = environ.get("gunicorn.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
 class _Channel:
     """The channel of a live response: a streamed head goes to ``start_response``, the body
     pieces to the ``write()`` callable it returns, each sent before ``write`` returns (the
-    WSGI server frames the body). Callable from any thread while the request is handled."""
+    WSGI server frames the body). With the connection's ``sock``, each write is bounded by
+    ``write_timeout`` (see the module notes). Callable from any thread while the request is
+    handled."""
 
-    __slots__ = ("_start_response", "_write")
+    __slots__ = ("_start_response", "_write", "_sock", "_timeout", "gone")
 
-    def __init__(self, start_response: StartResponse) -> None:
+    def __init__(self, start_response: StartResponse, sock: Optional[socket.socket] = None,
+                 write_timeout: float = Limits.write_timeout) -> None:
         self._start_response = start_response
         self._write: Optional[Callable[[bytes], object]] = None
+        self._sock = sock
+        self._timeout = write_timeout
+        #: Why the client can no longer be written to (None while it can).
+        self.gone: Optional[str] = None
 
     @property
     def started(self) -> bool:
@@ -147,11 +195,30 @@ class _Channel:
         self._write = self._start_response(_status(status, reason_phrase(status)), wsgi_headers(headers))
 
     def write(self, data: bytes) -> None:
-        """Send one body piece through the server's ``write()``."""
+        """Send one body piece through the server's ``write()``; ``ClientDisconnected`` once
+        the client is gone or did not read for ``write_timeout``."""
         write = self._write
         assert write is not None, "start() comes first"
-        if data:
+        if self.gone is not None:
+            raise ClientDisconnected(self.gone)
+        if not data:
+            return
+        sock = self._sock
+        try:
+            if sock is None:
+                write(data)
+                return
+            previous = sock.gettimeout()
+            sock.settimeout(self._timeout)
             write(data)
+            sock.settimeout(previous)
+        except OSError as exc:
+            stalled = isinstance(exc, socket.timeout)
+            self.gone = f"the client read nothing for {self._timeout:g} s" if stalled else f"the client is gone ({exc})"
+            if sock is not None:
+                with contextlib.suppress(OSError):  # drop the connection: it is in an unknown state
+                    sock.shutdown(socket.SHUT_RDWR)
+            raise ClientDisconnected(self.gone) from exc
 
     def end(self) -> None:
         """The body ends when the application returns: nothing to send."""
@@ -262,19 +329,13 @@ def _body(environ: WSGIEnvironment, content_length: Optional[int]) -> RequestBod
     if content_length is not None:
         if not content_length or stream is None:
             return EMPTY_BODY
-        return PullBody(content_length, _InputPieces(stream, content_length), _UNREAD_IS_FINE)
+        return PullBody(content_length, _InputPieces(stream, content_length))
     if stream is not None and environ.get("wsgi.input_terminated"):
-        return PullBody(None, _InputPieces(stream, None), _UNREAD_IS_FINE)
+        return PullBody(None, _InputPieces(stream, None))
     if "chunked" in _tokens(environ.get("HTTP_TRANSFER_ENCODING")):
         raise ProtocolError(411, "Length Required",
                             "This WSGI server does not pass on a request body without a Content-Length")
     return EMPTY_BODY
-
-
-def _UNREAD_IS_FINE() -> bool:
-    """A body the application left unread is the WSGI server's to skip: keep-alive is its
-    business, not ours."""
-    return True
 
 
 def build_request(environ: WSGIEnvironment, limits: Limits) -> Request:
@@ -343,7 +404,7 @@ class WsgiAdapter:
         except ProtocolError as error:
             return _plain_error(environ, start_response, error)
         response = Response()
-        channel = _Channel(start_response)
+        channel = _Channel(start_response, _server_socket(environ), app.limits.write_timeout)
         response.bind(request, channel)
         try:
             if request.upgrade == "websocket" and _is_websocket(dispatcher, request):
@@ -353,12 +414,16 @@ class WsgiAdapter:
         finally:
             request.release()
         if out.streamed:
-            # Head and body went out through start_response and write() already.
-            if not (channel.started and response.stream_closed):
+            # Head and body went out through start_response and write() already; a client
+            # that is gone is the server's to find (module notes).
+            if channel.gone is None and not (channel.started and response.stream_closed):
                 raise StreamAborted(f"the streamed response to {request.method} {request.path} failed")
             return []
         if out.upgrade is not None:  # a 101 that a custom router let through
             out = self._websocket_refused(dispatcher, request)
+        reader = request.reader
+        if out.status >= 400 and reader is not EMPTY_BODY and (reader.failed or not reader.done):
+            _force_close(environ, start_response)  # the body was not read to its end (module notes)
         start_response(_status(out.status, out.reason), wsgi_headers(out.headers))
         body = out.body
         return list(body) if isinstance(body, tuple) else body
@@ -379,6 +444,7 @@ class WsgiAdapter:
 def _plain_error(environ: WSGIEnvironment, start_response: StartResponse, error: ProtocolError) -> Iterable[bytes]:
     """The built-in servers' answer to input they refuse: a short plain-text error."""
     out = Outgoing.error(error.code, error.message)
+    _force_close(environ, start_response)
     start_response(_status(out.status, out.reason), wsgi_headers(out.headers))
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else out.body
 

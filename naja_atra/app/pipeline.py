@@ -20,7 +20,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
 from ..http.compression import GzipStream
-from ..http.errors import HttpError, MethodNotAllowed
+from ..http.errors import ClientDisconnected, HttpError, MethodNotAllowed
 from ..http.file_response import open_static
 from ..http.finalize import GzipPolicy, finalize
 from ..http.outgoing import Outgoing
@@ -316,8 +316,11 @@ class Dispatcher:
               exc: BaseException) -> Outgoing:
         if response.streaming:
             # The head is already out: the only honest signal left is to cut the connection.
-            _log.error("Error after a streamed response began for %s %s", request.method, request.path,
-                       exc_info=exc)
+            if isinstance(exc, ClientDisconnected):  # the client left: nothing went wrong here
+                _log.debug("Client left during the streamed response to %s %s", request.method, request.path)
+            else:
+                _log.error("Error after a streamed response began for %s %s", request.method, request.path,
+                           exc_info=exc)
             return Outgoing.already_sent(close=True)
         if isinstance(exc, HttpError):
             error = exc

@@ -38,6 +38,7 @@ from naja_atra import (
     hookimpl,
 )
 from naja_atra.adapters.wsgi import HOP_BY_HOP, READ_SIZE, WEBSOCKET_REFUSED, StreamAborted, WsgiAdapter
+from naja_atra.http.errors import ClientDisconnected
 from naja_atra.http.file_response import FileChunks
 from naja_atra.http.limits import Limits
 from naja_atra.testing.encoding import multipart
@@ -149,6 +150,7 @@ class Probe:
 
     def __init__(self) -> None:
         self.stream_done = False
+        self.stream_error: Optional[BaseException] = None
         self.handshakes = 0
         self.lifespan: list[str] = []
 
@@ -201,6 +203,15 @@ def app(probe: Probe, static_dir: Path) -> Application:
         for piece in (b"one ", b"two ", b"three"):
             response.write_bytes(piece)
         probe.stream_done = True
+
+    @app.route("/stream-caught")
+    def stream_caught(response: Response) -> None:
+        try:
+            for piece in (b"one ", b"two ", b"three"):
+                response.write_bytes(piece)
+        except OSError as exc:
+            probe.stream_error = exc
+            response.write_bytes(b"after")  # raises again: the stream is over
 
     @app.route("/stream-fail")
     def stream_fail(response: Response) -> None:
@@ -589,11 +600,23 @@ def test_stream_failure_aborts(wsgi: WsgiAdapter) -> None:
         call(wsgi, environ(path="/stream-fail"), validate=False)
 
 
-def test_stream_write_failure_aborts(wsgi: WsgiAdapter) -> None:
-    def gone(data: bytes) -> None:
-        raise BrokenPipeError("client went away")
-    with pytest.raises(StreamAborted):
-        call(wsgi, environ(path="/stream"), validate=False, on_write=gone)
+def test_stream_write_failure_is_client_disconnected(wsgi: WsgiAdapter, probe: Probe) -> None:
+    """A ``write()`` the server fails (the client left) raises ``ClientDisconnected`` to the
+    controller, and so does every later write; the server gets an empty iterable, not an
+    error: it finds the dead connection itself."""
+    writes: list[bytes] = []
+
+    def gone_after_first(data: bytes) -> None:
+        writes.append(data)
+        if len(writes) > 1:
+            raise BrokenPipeError("client went away")
+    result = call(wsgi, environ(path="/stream"), validate=False, on_write=gone_after_first)
+    assert result.iterated == [] and writes == [b"one ", b"two "] and not probe.stream_done
+    writes.clear()
+    result = call(wsgi, environ(path="/stream-caught"), validate=False, on_write=gone_after_first)
+    assert isinstance(probe.stream_error, ClientDisconnected)
+    assert isinstance(probe.stream_error.__cause__, BrokenPipeError)
+    assert writes == [b"one ", b"two "]  # "three" and "after" never reached the server
 
 
 # -- async, WebSocket, hop-by-hop ----------------------------------------------------------------

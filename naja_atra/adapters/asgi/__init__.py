@@ -10,7 +10,9 @@ injection, sessions, error pages, static files, WebSocket handshakes) is
 worth knowing about its part:
 
 - :mod:`.scope`: the request a scope describes, decided by the core's ``build_head``;
-- :mod:`.http`: the ``http`` scope (body events, the response, streaming);
+- :mod:`.http`: the ``http`` scope (the request, the response, what closes the connection);
+- :mod:`.body`: its request body, and the one reader of ``receive()``;
+- :mod:`.stream`: its streamed responses (backpressure, ``write_timeout``, disconnects);
 - :mod:`.websocket`: the ``websocket`` scope (handshake, session, callbacks);
 - :mod:`.lifespan`: the ``lifespan`` scope;
 - :mod:`.events`: the ASGI types, and response headers as ASGI wants them.
