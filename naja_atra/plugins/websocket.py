@@ -61,7 +61,9 @@ def _accept(ctx: RequestContext, handshake: Handshake, headers: dict[str, Any]) 
         endpoint = class_endpoint(ctx.controller)
     else:
         endpoint = function_endpoint(handshake.spec.functions)
-    protocol = WebSocketProtocol(max_message_size=app.limits.max_websocket_message,
+    limits = app.limits
+    protocol = WebSocketProtocol(max_message_size=limits.max_websocket_message,
+                                 max_fragments=limits.max_websocket_fragments,
                                  deflate=negotiated[1] if negotiated else None,
                                  auto_pong=False, stream_binary=endpoint.stream_binary)
     response.status_code = 101
@@ -70,7 +72,8 @@ def _accept(ctx: RequestContext, handshake: Handshake, headers: dict[str, Any]) 
     response.add_headers(headers)
     response.body = None
     response.upgrade = WebsocketUpgrade(request, endpoint, protocol, app.websocket_sessions,
-                                        app.websocket_ping_interval, app.websocket_ping_timeout)
+                                        app.websocket_ping_interval, app.websocket_ping_timeout,
+                                        limits.websocket_send_buffer, limits.write_timeout)
 
 
 def apply_handshake(handshake: Handshake, ctx: RequestContext) -> None:

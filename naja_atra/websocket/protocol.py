@@ -8,6 +8,8 @@ event loop: a driver feeds it what it reads, writes what it returns, and sends
 Received frames are processed as their bytes arrive, even when a frame is split across many
 reads: payload is unmasked, inflated and UTF-8-checked piece by piece, so a large frame is not
 buffered twice and invalid text fails the connection at the first bad byte.
+A message's pieces go into one ``bytearray`` (no object per fragment): its memory is bounded
+by ``max_message_size`` whatever the framing, its frames by ``max_fragments`` (1009 past either).
 """
 from __future__ import annotations
 
@@ -222,6 +224,9 @@ class WebSocketProtocol:
     :param max_message_size: the largest message accepted (after decompression), in bytes;
         a larger one fails the connection with 1009 as soon as its running size exceeds the limit.
         In ``stream_binary`` mode the limit still applies to the whole binary message.
+    :param max_fragments: the most frames one message may come in (the first frame and its
+        continuations); one more fails the connection with 1009. Tiny fragments cost a parse
+        and, in ``stream_binary`` mode, a callback each: this bounds that work per message.
     :param deflate: the negotiated permessage-deflate parameters (see
         :func:`naja_atra.websocket.deflate.negotiate`), or ``None``.
     :param auto_pong: answer pings with a pong (queued in :meth:`data_to_send`); the
@@ -242,19 +247,20 @@ class WebSocketProtocol:
 
     __slots__ = (
         "state", "close_code", "close_reason",
-        "_max_size", "_deflate", "_auto_pong", "_stream_binary", "_client_side", "_mask_bit",
+        "_max_size", "_max_frames", "_deflate", "_auto_pong", "_stream_binary", "_client_side", "_mask_bit",
         "_buf", "_out", "_close_sent", "_close_out",
         # The data frame whose payload is arriving: bytes left, mask (rotated to the next byte), FIN.
         "_f_left", "_f_mask", "_f_fin",
-        # The message in progress: opcode (0 when none), compressed, decompressed size so far,
-        # collected parts, UTF-8 decoder, and whether it is being discarded (we are closing).
-        "_m_opcode", "_m_compressed", "_m_size", "_m_parts", "_m_decoder", "_m_discard",
+        # The message in progress: opcode (0 when none), compressed, decompressed size and frames
+        # so far, collected payload, UTF-8 decoder, and whether it is discarded (we are closing).
+        "_m_opcode", "_m_compressed", "_m_size", "_m_frames", "_m_buf", "_m_decoder", "_m_discard",
     )
 
     def __init__(
         self,
         *,
         max_message_size: int = 16 * 1024 * 1024,
+        max_fragments: int = 128 * 1024,
         deflate: Optional[DeflateParams] = None,
         auto_pong: bool = True,
         stream_binary: bool = False,
@@ -264,6 +270,7 @@ class WebSocketProtocol:
         self.close_code: Optional[int] = None
         self.close_reason = ""
         self._max_size = max_message_size
+        self._max_frames = max_fragments
         self._deflate = PerMessageDeflate(deflate, client_side=client_side) if deflate is not None else None
         self._auto_pong = auto_pong
         self._stream_binary = stream_binary
@@ -282,7 +289,8 @@ class WebSocketProtocol:
         self._m_opcode = 0
         self._m_compressed = False
         self._m_size = 0
-        self._m_parts: List[Any] = []
+        self._m_frames = 0
+        self._m_buf = bytearray()
         self._m_decoder: Optional[codecs.IncrementalDecoder] = None
         self._m_discard = False
 
@@ -424,11 +432,15 @@ class WebSocketProtocol:
                     events.append(BinaryMessage(payload))
                 continue
             self._f_fin = bool(fin)
-            self._f_mask = mask
-            if length:
-                self._f_left = length
+            if end - pos >= length:
+                # The whole payload is here (a fragment, a compressed message): no partial-frame
+                # state, no mask rotation -- tiny fragments cost little.
+                raw = buf[pos:pos + length]
+                pos += length
+                self._data(_unmask(raw, mask) if mask is not None else bytes(raw), True, events)
             else:
-                self._data(b"", True, events)
+                self._f_mask = mask
+                self._f_left = length
 
     def _check_rsv(self, b0: int, opcode: int) -> None:
         """Fail unless the reserved bits are RSV1 on the first frame of a message with deflate."""
@@ -449,6 +461,7 @@ class WebSocketProtocol:
             self._m_opcode = opcode
             self._m_compressed = bool(b0 & 0x40)
             self._m_size = 0
+            self._m_frames = 1
             self._m_discard = self.state is not State.OPEN
             if opcode == _TEXT:
                 decoder = self._m_decoder
@@ -461,7 +474,11 @@ class WebSocketProtocol:
         elif self.state is not State.OPEN and not self._m_discard:
             # We sent a close frame mid-message: the rest of this message is dropped.
             self._m_discard = True
-            self._m_parts = []
+            self._m_buf = bytearray()
+        else:
+            self._m_frames += 1
+            if self._m_frames > self._max_frames and not self._m_discard:
+                raise _Failure(1009, "message too big: too many fragments")
         if not self._m_compressed and not self._m_discard and self._m_size + length > self._max_size:
             # The declared length already says the message is too big: fail before the payload.
             raise _Failure(1009, "message too big")
@@ -481,8 +498,9 @@ class WebSocketProtocol:
             except DeflateError as exc:
                 raise _Failure(exc.code, exc.reason) from None
         self._m_size += len(chunk)
-        parts = self._m_parts
-        if self._m_opcode == _TEXT:
+        is_text = self._m_opcode == _TEXT
+        text = ""
+        if is_text:
             decoder = self._m_decoder
             assert decoder is not None
             try:
@@ -495,25 +513,26 @@ class WebSocketProtocol:
                 pending = decoder.getstate()[0]
                 if len(pending) == 2 and pending[0] == 0xED and pending[1] >= 0xA0:
                     raise _Failure(1007, "invalid UTF-8 in a text message")
-            if text:
-                parts.append(text)
-            if last:
-                self._m_opcode = 0
-                self._m_parts = []
-                events.append(TextMessage(parts[0] if len(parts) == 1 else "".join(parts)))
+        if not last and (is_text or not frame_done or not self._stream_binary):
+            # Kept as bytes in one buffer, however many fragments (text is validated as it comes).
+            self._m_buf += chunk
             return
-        if chunk:
-            parts.append(chunk)
-        if self._stream_binary:
-            if frame_done:
-                self._m_parts = []
-                events.append(BinaryFrame(parts[0] if len(parts) == 1 else b"".join(parts), last))
-                if last:
-                    self._m_opcode = 0
-        elif last:
+        buf = self._m_buf
+        if buf:  # earlier pieces: the message (or streamed frame) is the buffer
+            buf += chunk
+            self._m_buf = bytearray()
+            if is_text:
+                text = buf.decode("utf-8")
+            else:
+                chunk = bytes(buf)
+        if last:
             self._m_opcode = 0
-            self._m_parts = []
-            events.append(BinaryMessage(parts[0] if len(parts) == 1 else b"".join(parts)))
+        if is_text:
+            events.append(TextMessage(text))
+        elif self._stream_binary:
+            events.append(BinaryFrame(chunk, last))
+        else:
+            events.append(BinaryMessage(chunk))
 
     def _control(self, opcode: int, payload: bytes, events: List[Event]) -> None:
         if opcode == _PING:
@@ -561,7 +580,7 @@ class WebSocketProtocol:
         self.close_reason = reason
         self._f_left = 0
         self._m_opcode = 0
-        self._m_parts = []
+        self._m_buf = bytearray()
         events.append(Closed(code, reason, by_peer))
 
     def data_to_send(self) -> bytes:
@@ -638,6 +657,11 @@ class WebSocketProtocol:
             raise ValueError("control frames must be final and carry at most 125 bytes")
         if self._close_out:
             return b""
+        return self._frame(int(opcode), data, fin)
+
+    def encode_frame(self, opcode: Opcode, data: bytes, fin: bool) -> bytes:
+        """A frame of a message admitted earlier, whatever the state now (a driver producing a
+        streamed message's frames as the connection drains). Never compressed."""
         return self._frame(int(opcode), data, fin)
 
     def send_ping(self, data: bytes = b"") -> bytes:

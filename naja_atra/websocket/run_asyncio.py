@@ -8,9 +8,12 @@ hands the queue to one task, which awaits it and goes on with the queue until it
 Meanwhile ``data_received`` only appends.
 
 Backpressure both ways: reading pauses while more than 64 events or 1 MiB of input wait in the
-queue (resumes once it is drained), and the consumer waits before the next event while the
-transport's write buffer is over its high-water mark (a client that does not read our replies
-stops being read).
+queue (resumes once it is drained), and the consumer waits before the next event while our
+frames to the client are held back (a client that does not read our replies stops being read).
+
+Writes go through a :class:`~.transport_sink.TransportSink`, a bounded queue in front of the
+transport: sends return at once from any thread, and a client that does not keep up is dropped
+(``Limits.websocket_send_buffer``, ``Limits.write_timeout``; ``on_close`` gets 1006).
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from .session import (
     logger,
     lost_reason,
 )
+from .transport_sink import TransportSink
 
 __all__ = ["make_protocol", "CLOSE_TIMEOUT"]
 
@@ -62,6 +66,8 @@ def make_protocol(
     registry: SessionRegistry,
     ping_interval: float = 0.0,
     ping_timeout: float = 20.0,
+    send_buffer: int = 4 * 1024 * 1024,
+    write_timeout: float = 30.0,
 ) -> asyncio.Protocol:
     """The protocol that takes an upgraded ``transport`` over (the caller installs it with
     ``transport.set_protocol``). Must be called on the transport's event loop.
@@ -70,8 +76,11 @@ def make_protocol(
     parsed now, their callbacks run after ``on_open``. ``on_close`` runs exactly once, after the
     last message callback. With ``ping_interval`` > 0 a ping goes out every ``ping_interval``
     seconds, and a peer that does not answer one within ``ping_timeout`` is dropped (1006).
+    ``send_buffer`` and ``write_timeout`` bound what a client that does not read may cost (see
+    :mod:`.transport_sink`).
     """
-    conn = _Connection(transport, request, endpoint, protocol, registry, ping_interval, ping_timeout)
+    conn = _Connection(transport, request, endpoint, protocol, registry, ping_interval, ping_timeout,
+                       send_buffer, write_timeout)
     conn.start(leftover)
     return conn
 
@@ -104,12 +113,16 @@ class _Connection(asyncio.Protocol):
         registry: SessionRegistry,
         ping_interval: float,
         ping_timeout: float,
+        send_buffer: int,
+        write_timeout: float,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._ident = threading.get_ident()
         self._transport = transport
         self._registry = registry
-        self._session = ConnectionSession(request, protocol, self._write, self._on_closing)
+        self._sink = TransportSink(transport, limit=send_buffer, write_timeout=write_timeout,
+                                   on_drop=self._abort, on_drained=self._wake_writer)
+        self._session = ConnectionSession(request, protocol, self._sink, self._on_closing)
         self._dispatcher = EventDispatcher(self._session, endpoint)
         self._queue: deque[_Item] = deque()
         self._queued_bytes = 0
@@ -120,13 +133,7 @@ class _Connection(asyncio.Protocol):
         self._reported = False  # on_close has been called
         self._lost = False
         self._reading_paused = False
-        self._writing_paused = False
         self._drain_waiter: Optional[asyncio.Future[None]] = None
-        self._eof_sent = False
-        # Writes from other threads, in order, until the loop flushes them.
-        self._pending: list[bytes] = []
-        self._pending_lock = threading.Lock()
-        self._flush_scheduled = False
         self._abort_cause: Optional[str] = None
         self._close_timer: Optional[asyncio.TimerHandle] = None
         self._linger_timer: Optional[asyncio.TimerHandle] = None
@@ -180,6 +187,7 @@ class _Connection(asyncio.Protocol):
         closing handshake completed or we had started it)."""
         self._lost = True
         self._session.end()
+        self._sink.close()
         self._cancel_timers()
         self._wake_writer()
         if not self._finish_queued:
@@ -190,13 +198,14 @@ class _Connection(asyncio.Protocol):
                 self._pump()
 
     def pause_writing(self) -> None:
-        """The transport's buffer is full: the consumer waits before the next event."""
-        self._writing_paused = True
+        """The transport's buffer is full: frames wait in the sink, and the consumer waits
+        before the next event."""
+        self._sink.pause()
 
     def resume_writing(self) -> None:
-        """The transport's buffer drained."""
-        self._writing_paused = False
-        self._wake_writer()
+        """The transport's buffer drained: the sink moves on (and wakes the consumer once
+        nothing is held back)."""
+        self._sink.resume()
 
     # -- events ---------------------------------------------------------------------------
     def _receive(self, data: bytes) -> None:
@@ -217,7 +226,7 @@ class _Connection(asyncio.Protocol):
         """Handle queued events inline until one needs awaiting; then a task takes over."""
         queue = self._queue
         while queue:
-            if self._writing_paused and not self._lost:
+            if self._sink.busy and not self._lost:
                 self._spawn(None)
                 return
             pending = self._handle(queue.popleft())
@@ -241,7 +250,7 @@ class _Connection(asyncio.Protocol):
             if pending is not None:
                 await self._settle(pending)
             while queue:
-                if self._writing_paused and not self._lost:
+                if self._sink.busy and not self._lost:
                     await self._drain()
                     continue
                 pending = self._handle(queue.popleft())
@@ -338,15 +347,19 @@ class _Connection(asyncio.Protocol):
             self._transport.abort()
 
     def _close_transport(self) -> None:
-        """After the closing handshake: close our side first (RFC 6455 7.1.1); the peer gets a
-        moment to close its side before we close the transport anyway."""
+        """After the closing handshake: once our last frames (the close reply among them) are
+        in the transport, close our side first (RFC 6455 7.1.1); the peer gets a moment to
+        close its side before we close the transport anyway."""
+        if not self._transport.is_closing():
+            self._sink.when_drained(self._shut_write)
+
+    def _shut_write(self) -> None:
         transport = self._transport
         if transport.is_closing():
             return
+        self._sink.seal()
         if transport.can_write_eof():
-            self._flush()
             transport.write_eof()
-            self._eof_sent = True
             self._linger_timer = self._loop.call_later(_LINGER_SECONDS, transport.close)
         else:
             transport.close()
@@ -408,38 +421,6 @@ class _Connection(asyncio.Protocol):
             self._ping_since = None
 
     # -- writing --------------------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
-        """The session's write (always called under the session lock).
-
-        On the loop thread it writes directly; from another thread it queues the bytes and
-        has the loop flush them. While bytes from another thread wait, the loop thread queues
-        too, so the wire order is the encoding order (which the compressor relies on).
-        """
-        if threading.get_ident() == self._ident and not self._pending:
-            self._write_now(data)
-            return
-        with self._pending_lock:
-            self._pending.append(data)
-            if self._flush_scheduled:
-                return
-            self._flush_scheduled = True
-        try:
-            self._loop.call_soon_threadsafe(self._flush)
-        except RuntimeError:  # the loop is closed: the connection is gone
-            pass
-
-    def _flush(self) -> None:
-        with self._pending_lock:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            self._flush_scheduled = False
-        if data:
-            self._write_now(data)
-
-    def _write_now(self, data: bytes) -> None:
-        if not self._eof_sent and not self._transport.is_closing():
-            self._transport.write(data)
-
     async def _drain(self) -> None:
         """Wait until the transport wants more (or the connection is gone)."""
         waiter: asyncio.Future[None] = self._loop.create_future()

@@ -1,11 +1,19 @@
 """A WebSocket connection on the threading driver: a blocking receive loop on the connection's thread.
 
 The socket stays in plain blocking mode (no Python-level timeout): a timeout makes every
-``recv`` and ``sendall`` poll first, which costs ~20% of a small-message round trip. What needs
-a clock -- the wait for the peer's close reply and the optional keepalive pings -- runs on one
-shared timer thread (:class:`_Watchdog`) whose callbacks never block: a deadline that passes
-shuts the socket down, which wakes the blocked ``recv`` (and fails a ``sendall`` stuck on a
-client that stopped reading).
+``recv`` poll first, which costs ~20% of a small-message round trip. (A TLS socket is the
+exception: see :mod:`.socket_sink`.) What needs a clock -- the wait for the peer's close reply,
+the optional keepalive pings, write deadlines -- runs on the shared reactor thread
+(:mod:`.reactor`) whose callbacks never block: a deadline that passes shuts the socket down,
+which wakes the blocked ``recv``.
+
+Writing never blocks anyone: frames go through the session's :class:`~.socket_sink.SocketSink`,
+straight to the socket when it takes them, else queued for the reactor to write as the client
+drains. A client that does not keep up is dropped (``Limits.websocket_send_buffer``,
+``Limits.write_timeout``; ``on_close`` gets 1006). Backpressure on the client's own input is
+kept: before handling its next message the connection thread waits until our earlier frames to
+it are (mostly) written, so a client that sends faster than it reads our replies stops being
+read rather than being dropped.
 
 Callbacks run on the connection thread, one at a time and in order; an ``async`` callback runs
 to completion on an event loop that belongs to this connection (created on first need, closed
@@ -14,10 +22,7 @@ at the end), so tasks it spawns only progress while one of its callbacks is runn
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import os
-import select
 import socket
 import threading
 import time
@@ -27,6 +32,7 @@ from ..http.request import Request
 from .api import WebsocketCloseReason
 from .endpoint import Endpoint
 from .protocol import Closed, Event, Pong, WebSocketProtocol
+from .reactor import REACTOR, Timer
 from .session import (
     MESSAGE_LOST,
     MESSAGE_PING_TIMEOUT,
@@ -38,6 +44,7 @@ from .session import (
     logger,
     lost_reason,
 )
+from .socket_sink import SocketSink
 
 __all__ = ["run_threaded", "RECV_SIZE", "CLOSE_TIMEOUT"]
 
@@ -50,6 +57,9 @@ _LINGER_SECONDS = 1.0
 _LINGER_BYTES = 1024 * 1024
 #: A keepalive ping that could not go out without blocking is retried this often (s).
 _PING_RETRY = 0.05
+#: Before handling the client's next message, wait until at most this much of our data to it
+#: (or half the send buffer, if smaller) is unsent.
+_BACKPRESSURE_BYTES = 64 * 1024
 
 
 def run_threaded(
@@ -62,6 +72,8 @@ def run_threaded(
     registry: SessionRegistry,
     ping_interval: float = 0.0,
     ping_timeout: float = 20.0,
+    send_buffer: int = 4 * 1024 * 1024,
+    write_timeout: float = 30.0,
 ) -> None:
     """Serve an upgraded connection on the calling thread until it ends.
 
@@ -69,8 +81,12 @@ def run_threaded(
     runs first, ``on_close`` exactly once at the end; the socket is closed on return.
     With ``ping_interval`` > 0 a ping goes out every ``ping_interval`` seconds, and a peer that
     does not answer one within ``ping_timeout`` is dropped (``on_close`` with 1006).
+    ``send_buffer`` and ``write_timeout`` bound what a client that does not read may cost (see
+    :mod:`.socket_sink`).
     """
-    _Connection(sock, request, endpoint, protocol, registry, ping_interval, ping_timeout).run(leftover)
+    conn = _Connection(sock, request, endpoint, protocol, registry, ping_interval, ping_timeout,
+                       send_buffer, write_timeout)
+    conn.run(leftover)
 
 
 class _Connection:
@@ -85,19 +101,23 @@ class _Connection:
         registry: SessionRegistry,
         ping_interval: float,
         ping_timeout: float,
+        send_buffer: int,
+        write_timeout: float,
     ) -> None:
         self._sock = sock
         self._registry = registry
-        self._session = ConnectionSession(request, protocol, sock.sendall, self._on_closing)
+        self._sink = SocketSink(sock, limit=send_buffer, write_timeout=write_timeout, on_drop=self.abort)
+        self._backpressure = min(_BACKPRESSURE_BYTES, send_buffer // 2)
+        self._session = ConnectionSession(request, protocol, self._sink, self._on_closing)
         self._dispatcher = EventDispatcher(self._session, endpoint)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         #: Set when the session has ended: why (for on_close).
         self._reason: Optional[WebsocketCloseReason] = None
         #: A Closed event ended it: the close frames are exchanged, close TCP gracefully.
         self._close_exchanged = False
-        #: Why the watchdog cut the connection, if it did.
+        #: Why we cut the connection (a deadline, a slow client), if we did.
         self._abort_cause: Optional[str] = None
-        self._close_timer: Optional[_Timer] = None
+        self._close_timer: Optional[Timer] = None
         self._pinger = _Pinger(self, ping_interval, ping_timeout) if ping_interval > 0 else None
 
     # -- the thread -----------------------------------------------------------------------
@@ -121,13 +141,13 @@ class _Connection:
             self._finish()
 
     def _receive_loop(self) -> None:
-        recv = self._sock.recv
+        recv = self._sink.recv if self._sink.nonblocking else self._sock.recv
         feed = self._session.feed
         deliver = self._deliver
         while self._reason is None:
             try:
                 data = recv(RECV_SIZE)
-            except OSError as exc:  # reset, or shut down by the watchdog or the server
+            except OSError as exc:  # reset, or shut down by a deadline, a drop or the server
                 logger.debug("websocket %s: receive failed: %r", self._session.id, exc)
                 data = b""
             if not data:
@@ -138,6 +158,7 @@ class _Connection:
     def _deliver(self, events: list[Event]) -> None:
         """Run the callback of each event, in order; a :class:`Closed` event ends the session."""
         session = self._session
+        sink = self._sink
         for event in events:
             if type(event) is Closed:
                 self._close_exchanged = True
@@ -145,6 +166,8 @@ class _Connection:
                 return
             if session.close_sent is not None:
                 continue  # we are closing: no more callbacks, only on_close
+            if sink.backlog > self._backpressure:
+                sink.wait_below(self._backpressure)
             if type(event) is Pong and self._pinger is not None:
                 self._pinger.pong(event.data)
             self._call(self._dispatcher.dispatch, event)
@@ -186,6 +209,9 @@ class _Connection:
             self._close_timer.cancel()
         if self._pinger is not None:
             self._pinger.stop()
+        if self._close_exchanged and not self._sink.flush_before_close(CLOSE_TIMEOUT):
+            self._close_exchanged = False  # our close frame did not go out: no graceful close
+        self._sink.close()
         if self._close_exchanged:
             # Close our side first (RFC 6455 7.1.1); the plain-socket shutdown is used on TLS
             # sockets too, as the server's abort does: the close frame ended the conversation.
@@ -252,11 +278,11 @@ class _Connection:
         finally:
             loop.close()
 
-    # -- timers (their callbacks run on the watchdog thread and never block) ---------------
+    # -- timers (their callbacks run on the reactor thread and never block) ----------------
     def _on_closing(self) -> None:
         """Our close frame went out (from any thread): give the peer CLOSE_TIMEOUT to answer."""
         if self._close_timer is None:
-            self._close_timer = WATCHDOG.call_later(CLOSE_TIMEOUT, self._close_expired)
+            self._close_timer = REACTOR.call_later(CLOSE_TIMEOUT, self._close_expired)
 
     def _close_expired(self) -> None:
         if self._reason is None:
@@ -282,13 +308,9 @@ class _Connection:
         """True once the receive loop has decided the session is over."""
         return self._reason is not None
 
-    def writable(self) -> bool:
-        """Whether a small write would not block right now."""
-        return _writable(self._sock)
-
 
 class _Pinger:
-    """Keepalive pings for one connection, driven by the watchdog.
+    """Keepalive pings for one connection, driven by the reactor.
 
     A ping goes out every ``interval``; its pong (same payload) must come back within
     ``timeout``, else the connection is cut and reported as 1006 "Ping timeout.". Dropping
@@ -306,7 +328,7 @@ class _Pinger:
         self._since: Optional[float] = None  # when the unanswered ping was first due
         self._sent = False
         self._payload = b""
-        self._timer: Optional[_Timer] = None
+        self._timer: Optional[Timer] = None
         self._stopped = False
 
     def start(self) -> None:
@@ -327,7 +349,7 @@ class _Pinger:
 
     def _schedule(self, delay: float) -> None:
         if not self._stopped:
-            self._timer = WATCHDOG.call_later(max(0.0, delay), self._tick)
+            self._timer = REACTOR.call_later(max(0.0, delay), self._tick)
 
     def _tick(self) -> None:
         conn = self._conn
@@ -348,7 +370,7 @@ class _Pinger:
             conn.abort(MESSAGE_PING_TIMEOUT)
             return
         if not self._sent:
-            self._sent = conn.session.send_ping_nowait(self._payload, conn.writable)
+            self._sent = conn.session.send_ping_nowait(self._payload)
         deadline = since + self._timeout
         if not self._sent:
             wake = min(now + _PING_RETRY, deadline)
@@ -357,96 +379,3 @@ class _Pinger:
         else:
             wake = min(self._next_ping, deadline)
         self._schedule(wake - now)
-
-
-def _writable(sock: socket.socket) -> bool:
-    try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLOUT)
-            return bool(poller.poll(0))
-        return bool(select.select([], [sock], [], 0)[1])
-    except (OSError, ValueError):
-        return False
-
-
-# -- the shared timer thread ----------------------------------------------------------------
-
-
-class _Timer:
-    """A scheduled callback; :meth:`cancel` makes it a no-op."""
-
-    __slots__ = ("when", "callback", "cancelled")
-
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
-        self.when = when
-        self.callback = callback
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        """Do not run it."""
-        self.cancelled = True
-
-
-class _Watchdog:
-    """One daemon thread running every connection's deadlines.
-
-    Callbacks must be short and never block (shutting a socket down, a non-blocking ping):
-    they all share this thread. The thread starts on demand and exits after a while without
-    timers, so an idle process keeps no extra thread.
-    """
-
-    IDLE_EXIT = 10.0
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Timer]] = []
-        self._seq = itertools.count()
-        self._running = False
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> _Timer:
-        """Run ``callback`` on the watchdog thread ``delay`` seconds from now."""
-        timer = _Timer(time.monotonic() + delay, callback)
-        with self._cond:
-            heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
-            if self._running:
-                self._cond.notify()
-            else:
-                self._running = True
-                threading.Thread(target=self._run, name="naja-atra-ws-watchdog", daemon=True).start()
-        return timer
-
-    def _run(self) -> None:
-        while True:
-            timer = self._next_due()
-            if timer is None:
-                return
-            try:
-                timer.callback()
-            except Exception:
-                logger.exception("websocket timer failed")
-
-    def _next_due(self) -> Optional[_Timer]:
-        """Wait for the next timer that is due (None: idle for long enough, the thread ends)."""
-        heap = self._heap
-        with self._cond:
-            while True:
-                if not heap:
-                    self._cond.wait(self.IDLE_EXIT)
-                    if not heap:
-                        self._running = False
-                        return None
-                    continue
-                when, _, timer = heap[0]
-                if timer.cancelled:
-                    heapq.heappop(heap)
-                    continue
-                delay = when - time.monotonic()
-                if delay <= 0:
-                    heapq.heappop(heap)
-                    return timer
-                self._cond.wait(delay)
-
-
-#: The process's one watchdog (infrastructure, like a thread pool: no application state).
-WATCHDOG = _Watchdog()

@@ -2,11 +2,16 @@
 
 :class:`ConnectionSession` is the :class:`~naja_atra.websocket.api.WebsocketSession` handlers
 get: it encodes with the connection's sans-I/O :class:`~naja_atra.websocket.protocol.WebSocketProtocol`
-and writes through a callable the runner gives it (``socket.sendall`` on the threading driver,
-the transport on asyncio). The protocol object is not thread-safe and its compressor is
-stateful, so *every* use of it -- encoding a message, feeding received bytes, writing the result
--- happens under the session's one lock: frames never interleave and the compression context
-sees messages in wire order.
+and hands the frames to the runner's :class:`Sink`, a bounded queue in front of the connection
+(:mod:`.outbox`). The protocol object is not thread-safe and its compressor is stateful, so
+*every* use of it -- encoding a message, feeding received bytes, queueing the result -- happens
+under the session's one lock: frames never interleave and the compression context sees messages
+in wire order (the queue keeps that order up to the wire).
+
+Sends never wait for the client: queueing is all a send does, from any thread, so a broadcast
+over many sessions never waits on the slowest. A client that does not keep up is dropped by its
+runner instead (see :class:`Sink`); its ``on_close`` reports 1006 with
+:data:`MESSAGE_SEND_BUFFER_FULL` or :data:`MESSAGE_WRITE_TIMEOUT`.
 
 :class:`EventDispatcher` maps protocol events to the endpoint's callbacks (and buffers streamed
 binary frames when the handler asks for it); the runners (:mod:`.run_threaded`,
@@ -23,7 +28,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Iterator, Optional, Protocol, Union
+from typing import IO, Any, Awaitable, Callable, Iterator, Optional, Protocol, Union
 
 from ..http.request import Request
 from .api import (
@@ -49,7 +54,7 @@ from .protocol import (
 )
 
 __all__ = [
-    "SessionBase", "ConnectionSession", "SessionRegistry", "OpenSessions", "EventDispatcher",
+    "SessionBase", "ConnectionSession", "Sink", "SessionRegistry", "OpenSessions", "EventDispatcher",
     "closed_reason", "lost_reason", "is_awaitable", "logger",
 ]
 
@@ -60,8 +65,41 @@ MESSAGE_BY_CLIENT = "Client asked to close connection."
 MESSAGE_BY_SERVER = "Server asked to close connection."
 MESSAGE_LOST = "Connection lost."
 MESSAGE_PING_TIMEOUT = "Ping timeout."
+#: A message was sent while the client had more than ``Limits.websocket_send_buffer`` unsent.
+MESSAGE_SEND_BUFFER_FULL = "Send buffer full."
+#: Data waited ``Limits.write_timeout`` for a client that read none of it.
+MESSAGE_WRITE_TIMEOUT = "Write timeout."
 
 _OPEN = State.OPEN
+
+
+class Sink(Protocol):
+    """Where a :class:`ConnectionSession` puts its frames: the runner's queue in front of the
+    connection. Its methods are called under the session lock, in encoding order, and never
+    wait for the client.
+
+    The runner bounds it with ``Limits.websocket_send_buffer`` and ``Limits.write_timeout``:
+    a message queued while more than the send buffer is unsent, or unsent data that makes no
+    progress for the write timeout, drops the connection. Dropping means aborting TCP, not a
+    close frame: a client that does not read our frames would not read a close frame either,
+    and waiting for its reply would hold the connection for nothing.
+    """
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone or was dropped: frames would go nowhere."""
+        ...
+
+    def write(self, data: bytes, limited: bool = True) -> bool:
+        """Queue ``data`` (whole frames). ``limited`` is false for a close frame, which goes out
+        whatever the backlog. False when nothing was queued (the connection is gone, or this
+        message found the backlog over the limit and dropped it)."""
+        ...
+
+    def write_frames(self, frames: Iterator[bytes]) -> bool:
+        """Queue a streamed message, read one frame at a time as the connection drains; see
+        :meth:`write`."""
+        ...
 
 
 class SessionRegistry(Protocol):
@@ -106,26 +144,26 @@ class ConnectionSession(SessionBase):
 
     :param request: the handshake request.
     :param protocol: the connection's protocol core; this session is its only user.
-    :param write: writes bytes to the connection; always called under the session lock, may
-        raise ``OSError`` (taken as "the connection is gone").
+    :param sink: the runner's queue in front of the connection (always used under the session
+        lock).
     :param on_closing: called (outside the lock, on the calling thread) once :meth:`close` has
-        written our close frame, so the runner can bound the wait for the peer's reply.
+        queued our close frame, so the runner can bound the wait for the peer's reply.
 
-    Every method is safe from any thread. Sending on a closed session is a no-op (logged at
-    debug level), never an exception: a handler broadcasting to many sessions must not have to
-    guard against one that just went away.
+    Every method is safe from any thread and returns without waiting for the client. Sending
+    on a closed session is a no-op (logged at debug level), never an exception: a handler
+    broadcasting to many sessions must not have to guard against one that just went away.
     """
 
     def __init__(
         self,
         request: Request,
         protocol: WebSocketProtocol,
-        write: Callable[[bytes], None],
+        sink: Sink,
         on_closing: Callable[[], None],
     ) -> None:
         super().__init__(request)
         self._protocol = protocol
-        self._write = write
+        self._sink = sink
         self._on_closing = on_closing
         self._lock = threading.Lock()
         #: The runner finished with the connection: nothing may be written any more.
@@ -134,8 +172,9 @@ class ConnectionSession(SessionBase):
     # -- the public contract --------------------------------------------------------------
     @property
     def is_closed(self) -> bool:
-        """True once a close frame was sent or received, or the connection is gone."""
-        return self._ended or self._protocol.state is not _OPEN
+        """True once a close frame was sent or received, or the connection is gone (or is
+        being dropped: a client that did not keep up)."""
+        return self._ended or self._protocol.state is not _OPEN or self._sink.closed
 
     def send(self, message: Union[str, bytes, bytearray], opcode: Optional[int] = None, chunk_size: int = 0) -> None:
         """Send ``message``: a ``str`` as text, bytes as binary, unless ``opcode`` says otherwise
@@ -166,27 +205,20 @@ class ConnectionSession(SessionBase):
     def send_file(self, path: str, chunk_size: int = 0) -> None:
         """Send a file's content as one binary message.
 
-        With ``chunk_size`` > 0 the file is read and sent one fragment of that size at a time
-        (never whole in memory); the lock is held for the whole message, since other data
-        frames may not interleave with its fragments. Raises ``OSError`` if the file cannot be
-        opened.
+        With ``chunk_size`` > 0 the message is streamed: its frames (of ``chunk_size`` bytes)
+        are read from the file as the connection takes them, so the file is never whole in
+        memory and the call returns at once; the file stays open until its last frame is
+        queued or the connection ends. Messages sent later follow it on the wire. Raises
+        ``OSError`` if the file cannot be opened.
         """
         if chunk_size <= 0:
             with open(path, "rb") as file:
                 self.send_binary(file.read())
             return
-        with open(path, "rb") as file, self._lock:
-            if self._cannot_send():
-                return
-            frame = self._protocol.send_frame
-            opcode = Opcode.BINARY
-            piece = file.read(chunk_size)
-            while True:
-                following = file.read(chunk_size)
-                fin = not following
-                if not self._write_locked(frame(opcode, piece, fin)) or fin:
-                    return
-                piece, opcode = following, Opcode.CONTINUATION
+        frames = _FileFrames(open(path, "rb"), chunk_size, self._protocol.encode_frame)
+        with self._lock:
+            if self._cannot_send() or not self._sink.write_frames(frames):
+                frames.close()
 
     def send_ping(self, message: bytes = b"") -> None:
         """Send a ping (payload at most 125 bytes, else ``ValueError``)."""
@@ -208,30 +240,30 @@ class ConnectionSession(SessionBase):
                 return
             data = self._protocol.send_close(code, reason)
             self.close_sent = (code, reason)
-            self._write_locked(data)
+            self._sink.write(data, limited=False)
         self._on_closing()
 
     # -- for the runners ------------------------------------------------------------------
     def feed(self, data: bytes) -> list[Event]:
-        """Parse received bytes; write what the protocol answers itself (close replies, failure
+        """Parse received bytes; queue what the protocol answers itself (close replies, failure
         closes) right away, under the lock. Returns the events in order."""
         with self._lock:
             events = self._protocol.receive_data(data)
             out = self._protocol.data_to_send()
             if out and not self._ended:
-                self._write_locked(out)
+                self._sink.write(out, limited=False)
         return events
 
-    def send_ping_nowait(self, payload: bytes, writable: Callable[[], bool]) -> bool:
-        """Send a ping only if that cannot block: the lock is free and ``writable()`` says the
-        connection takes the bytes now. True when the ping went out (for a timer thread that
-        must never wait on one connection)."""
+    def send_ping_nowait(self, payload: bytes) -> bool:
+        """Queue a ping unless another thread holds the lock (it may be encoding a large
+        message). True when the ping was queued (for a timer thread that must never wait on
+        one connection)."""
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            if self._ended or self._protocol.state is not _OPEN or not writable():
+            if self._cannot_send():
                 return False
-            return self._write_locked(self._protocol.send_ping(payload))
+            return self._sink.write(self._protocol.send_ping(payload))
         finally:
             self._lock.release()
 
@@ -242,29 +274,59 @@ class ConnectionSession(SessionBase):
 
     # -- internals ------------------------------------------------------------------------
     def _send(self, encode: Callable[..., bytes], *args: Any) -> None:
-        """Encode (``encode(*args)``, a method of the protocol) and write, under the lock."""
+        """Encode (``encode(*args)``, a method of the protocol) and queue, under the lock."""
         with self._lock:
             if self._cannot_send():
                 return
-            self._write_locked(encode(*args))
-
-    def _write_locked(self, data: bytes) -> bool:
-        """Write under the lock; False (and logged) when the connection is gone."""
-        try:
-            self._write(data)
-        except OSError as exc:
-            logger.debug("websocket %s: write failed: %r", self._id, exc)
-            return False
-        return True
+            self._sink.write(encode(*args))
 
     def _cannot_send(self) -> bool:
-        if self._ended or self._protocol.state is not _OPEN:
+        if self._ended or self._protocol.state is not _OPEN or self._sink.closed:
             logger.debug("websocket %s is closed: not sending", self._id)
             return True
         return False
 
     def __repr__(self) -> str:
         return f"<ConnectionSession {self._id} {self._request.path!r}>"
+
+
+class _FileFrames:
+    """The frames of a file sent as one streamed binary message, read one chunk at a time
+    (an iterator for :meth:`Sink.write_frames`); :meth:`close` closes the file."""
+
+    __slots__ = ("_file", "_size", "_encode", "_opcode", "_piece", "_done")
+
+    def __init__(self, file: IO[bytes], size: int, encode: Callable[[Opcode, bytes, bool], bytes]) -> None:
+        self._file = file
+        self._size = size
+        self._encode = encode
+        self._opcode = Opcode.BINARY
+        self._piece: Optional[bytes] = None
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        piece = self._piece if self._piece is not None else self._file.read(self._size)
+        # One chunk ahead: the frame is final when nothing follows it (an empty file is one
+        # empty final frame).
+        following = self._file.read(self._size)
+        fin = not following
+        frame = self._encode(self._opcode, piece, fin)
+        self._opcode = Opcode.CONTINUATION
+        self._piece = following
+        if fin:
+            self.close()
+        return frame
+
+    def close(self) -> None:
+        """No more frames; the file is closed."""
+        self._done = True
+        self._piece = None
+        self._file.close()
 
 
 def _as_bytes(data: Union[str, bytes, bytearray, memoryview]) -> bytes:

@@ -23,8 +23,15 @@
   ``on_binary_message``), and ``chunk_size`` does not fragment what is sent.
 - Callbacks run one at a time on the event loop (plain ones inline, like on the asyncio
   driver); one that raises is logged and closes the session with 1011. Messages over
-  ``limits.max_websocket_message`` close it with 1009. While more than 64 of our messages
-  wait for the client, the next incoming message waits too.
+  ``limits.max_websocket_message`` close it with 1009 (the ASGI server assembles fragments,
+  so ``max_websocket_fragments`` is its business). While more than 64 of our messages wait
+  for the client, the next incoming message waits too.
+- Slow clients: sends return at once (they queue). A message sent while more than
+  ``limits.websocket_send_buffer`` bytes of earlier ones wait, or one ``websocket.send`` that
+  the ASGI server has not completed within ``limits.write_timeout``, drops the session:
+  ``on_close`` gets 1006 ("Send buffer full." / "Write timeout.") and the application returns
+  from the connection, which the ASGI server then closes. Whatever the ASGI server buffers
+  itself after accepting a ``websocket.send`` is beyond our reach.
 """
 from __future__ import annotations
 
@@ -54,7 +61,16 @@ from ...websocket.protocol import (
     truncate_utf8,
     valid_wire_code,
 )
-from ...websocket.session import EventDispatcher, SessionBase, closed_reason, is_awaitable, lost_reason
+from ...websocket.session import (
+    MESSAGE_LOST,
+    MESSAGE_SEND_BUFFER_FULL,
+    MESSAGE_WRITE_TIMEOUT,
+    EventDispatcher,
+    SessionBase,
+    closed_reason,
+    is_awaitable,
+    lost_reason,
+)
 from ...websocket.upgrade import WebsocketUpgrade
 from .events import SERVER_HEADERS, Message, Receive, Scope, Send, asgi_headers
 from .http import start_message
@@ -95,17 +111,30 @@ class AsgiWebsocketSession(SessionBase):
     Messages are posted to a queue that one writer task sends in order; posting is safe from
     any thread (other threads hand over through ``loop.call_soon_threadsafe``). Sending on a
     closed session does nothing, as on the built-in servers.
+
+    ``send_buffer`` and ``write_timeout`` bound a client that does not keep up (see the
+    module); the session is then dropped: ``on_drop`` is called on the loop, once, and
+    :attr:`drop_cause` says why.
     """
 
-    def __init__(self, request: Request, send: Send) -> None:
+    def __init__(self, request: Request, send: Send, *, send_buffer: int = 4 * 1024 * 1024,
+                 write_timeout: float = 30.0, on_drop: Optional[Callable[[], None]] = None) -> None:
         super().__init__(request)
         self._send = send
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._lock = threading.Lock()
-        self._queue: asyncio.Queue[Message] = asyncio.Queue()
+        #: (message, its size in bytes), in order.
+        self._queue: asyncio.Queue[tuple[Message, int]] = asyncio.Queue()
         self._drained = asyncio.Event()
         self._ended = False
+        self._send_buffer = send_buffer
+        self._write_timeout = write_timeout
+        self._on_drop = on_drop
+        #: Bytes of the messages posted and not yet sent (text counted as UTF-8).
+        self._queued_bytes = 0
+        #: Why the session was dropped (a slow client), once it was.
+        self.drop_cause: Optional[str] = None
         self._writer = self._loop.create_task(self._write_loop())
 
     # -- the public contract -----------------------------------------------------------------
@@ -121,10 +150,10 @@ class AsgiWebsocketSession(SessionBase):
             opcode = WEBSOCKET_OPCODE_TEXT if isinstance(message, str) else WEBSOCKET_OPCODE_BINARY
         if opcode == WEBSOCKET_OPCODE_TEXT:
             text = message if isinstance(message, str) else bytes(message).decode("utf-8")
-            self._post({"type": "websocket.send", "text": text})
+            self.send_text(text)
         elif opcode == WEBSOCKET_OPCODE_BINARY:
             data = message.encode("utf-8") if isinstance(message, str) else bytes(message)
-            self._post({"type": "websocket.send", "bytes": data})
+            self._post({"type": "websocket.send", "bytes": data}, len(data))
         elif opcode in (WEBSOCKET_OPCODE_PING, WEBSOCKET_OPCODE_PONG):
             self.send_ping()
         else:
@@ -132,11 +161,12 @@ class AsgiWebsocketSession(SessionBase):
 
     def send_text(self, message: str, chunk_size: int = 0) -> None:
         """Send a text message."""
-        self._post({"type": "websocket.send", "text": message})
+        size = len(message) if message.isascii() else len(message.encode("utf-8"))
+        self._post({"type": "websocket.send", "text": message}, size)
 
     def send_binary(self, binary: Union[bytes, bytearray], chunk_size: int = 0) -> None:
         """Send a binary message."""
-        self._post({"type": "websocket.send", "bytes": bytes(binary)})
+        self._post({"type": "websocket.send", "bytes": bytes(binary)}, len(binary))
 
     def send_file(self, path: str, chunk_size: int = 0) -> None:
         """Send a file's content as one binary message (read whole: ASGI has no fragments)."""
@@ -164,7 +194,7 @@ class AsgiWebsocketSession(SessionBase):
             if self._ended or self.close_sent is not None:
                 return
             self.close_sent = (code, reason)
-        self._hand_over({"type": "websocket.close", "code": code, "reason": reason})
+        self._hand_over({"type": "websocket.close", "code": code, "reason": reason}, 0)
 
     # -- for the runner ------------------------------------------------------------------------
     def end(self) -> None:
@@ -180,35 +210,67 @@ class AsgiWebsocketSession(SessionBase):
             await self._drained.wait()
 
     # -- internals -----------------------------------------------------------------------------
-    def _post(self, message: Message) -> None:
+    def _post(self, message: Message, size: int) -> None:
         with self._lock:
             if self._ended or self.close_sent is not None:
                 _log.debug("websocket %s is closed: not sending", self._id)
                 return
-        self._hand_over(message)
+            full = self._queued_bytes > self._send_buffer
+            if full:
+                self._ended = True
+            else:
+                self._queued_bytes += size
+        if full:
+            self._call_on_loop(self._drop, MESSAGE_SEND_BUFFER_FULL)
+        else:
+            self._hand_over(message, size)
 
-    def _hand_over(self, message: Message) -> None:
+    def _hand_over(self, message: Message, size: int) -> None:
         if threading.get_ident() == self._thread:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait((message, size))
+            return
+        self._call_on_loop(self._queue.put_nowait, (message, size))
+
+    def _call_on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
+        if threading.get_ident() == self._thread:
+            callback(*args)
             return
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, message)
+            self._loop.call_soon_threadsafe(callback, *args)
         except RuntimeError:  # the loop is closed: so is the connection
             pass
+
+    def _drop(self, cause: str) -> None:
+        """(On the loop) the client does not keep up: stop sending and end the session."""
+        if self.drop_cause is not None:
+            return
+        _log.debug("websocket %s: client too slow (%s): dropped", self._id, cause)
+        self.drop_cause = cause
+        with self._lock:
+            self._ended = True
+        if self._writer is not asyncio.current_task():
+            self._writer.cancel()
+        if self._on_drop is not None:
+            self._on_drop()
 
     async def _write_loop(self) -> None:
         queue = self._queue
         try:
             while True:
-                message = await queue.get()
+                message, size = await queue.get()
                 try:
-                    await self._send(message)
+                    await asyncio.wait_for(self._send(message), self._write_timeout)
+                except asyncio.TimeoutError:
+                    self._drop(MESSAGE_WRITE_TIMEOUT)
+                    return
                 except OSError as exc:  # the client is gone; the disconnect event follows
                     _log.debug("websocket %s: send failed: %r", self._id, exc)
                     return
                 except Exception:  # the server refused the event: nothing more can be sent
                     _log.exception("websocket %s: send failed", self._id)
                     return
+                with self._lock:
+                    self._queued_bytes -= size
                 if message["type"] == "websocket.close":
                     return  # nothing may follow a close
                 if queue.qsize() <= _BACKLOG_LOW:
@@ -281,7 +343,16 @@ async def _settle(session: AsgiWebsocketSession, call: Callable[[], Any]) -> Non
 
 async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Receive, send: Send) -> None:
     """Drive the endpoint's callbacks from the ASGI events until the connection ends."""
-    session = AsgiWebsocketSession(upgrade.request, send)
+    task = asyncio.current_task()
+
+    def interrupt() -> None:
+        # A dropped session stops waiting for the client's next message: its on_close runs
+        # now and the application returns from the connection.
+        if task is not None:
+            task.cancel()
+
+    session = AsgiWebsocketSession(upgrade.request, send, send_buffer=upgrade.send_buffer,
+                                   write_timeout=upgrade.write_timeout, on_drop=interrupt)
     endpoint: Endpoint = upgrade.endpoint
     events = EventDispatcher(session, endpoint)
     registry = app.websocket_sessions
@@ -319,8 +390,14 @@ async def _run_session(app: Application, upgrade: WebsocketUpgrade, receive: Rec
                 event = BinaryMessage(data)
             await _settle(session, functools.partial(events.dispatch, event))
             await session.backpressure()
+    except asyncio.CancelledError:
+        if session.drop_cause is None:
+            raise  # the server's cancellation, not our drop of a slow client
+        if task is not None and hasattr(task, "uncancel"):
+            task.uncancel()
     finally:
-        if not reported:  # cancelled (the server is shutting down): on_close still runs
+        if not reported:  # dropped, or cancelled (the server is shutting down): on_close still runs
             session.end()
-            await _settle(session, functools.partial(events.close, lost_reason(session)))
+            reason = lost_reason(session, session.drop_cause or MESSAGE_LOST)
+            await _settle(session, functools.partial(events.close, reason))
         registry.discard(session)
