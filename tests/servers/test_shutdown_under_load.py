@@ -21,31 +21,38 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="delivers POSIX signa
 SCRIPT = r'''
 import asyncio
 import sys
+import threading
 import time
 
 from naja_atra import Application
 
 DRIVER, PORT, SHUTDOWN_TIMEOUT, INLINE = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "inline"
 app = Application(load_entry_points=False, run_sync_in_threadpool=not INLINE)
+printing = threading.Lock()
+
+
+def say(text):
+    with printing:  # one line at a time: handlers on several threads print at once
+        print(text, flush=True)
 
 
 @app.route("/sleep")
 def sleep(seconds: float) -> str:
-    print("start", flush=True)
+    say("start")
     time.sleep(seconds)
     return "slept"
 
 
 @app.route("/asleep")
 async def asleep(seconds: float) -> str:
-    print("start", flush=True)
+    say("start")
     await asyncio.sleep(seconds)
     return "slept"
 
 
 app.start(host="127.0.0.1", port=PORT, prefer_coroutine=DRIVER == "asyncio",
           shutdown_timeout=SHUTDOWN_TIMEOUT, worker_threads=4)
-print("served", flush=True)
+say("served")
 '''
 
 
