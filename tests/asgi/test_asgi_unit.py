@@ -188,6 +188,15 @@ def test_http2_scope_without_host() -> None:
     assert (seen["version"], seen["host"]) == ("HTTP/2", "testserver:8000")
 
 
+def test_http2_scope_without_host_over_a_unix_socket() -> None:
+    """A server on a Unix socket reports its path and no port (hypercorn does): the Host made
+    up for the request is ``localhost``, not the path (which the Host check would refuse)."""
+    import json
+    scope = http_scope("/users/1", headers=[(b"accept", b"*/*")], http_version="2", server=("/run/app.sock", None))
+    seen = json.loads(run(lambda: serve_http(basic_app(), scope)).body())
+    assert (seen["version"], seen["host"]) == ("HTTP/2", "localhost")
+
+
 def test_header_limits_and_line_breaks_are_refused() -> None:
     app = basic_app(max_headers=3)
     many = [(b"host", b"t")] + [(f"x-{i}".encode(), b"v") for i in range(5)]

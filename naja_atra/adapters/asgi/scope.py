@@ -62,6 +62,8 @@ def _host(scope: Scope) -> str:
     if not server:
         return "localhost"
     host, port = server[0], server[1] if len(server) > 1 else None
+    if port is None:  # a Unix socket: its path is no host name
+        return "localhost"
     if ":" in host:
         host = f"[{host}]"
     return f"{host}:{port}" if port else str(host)
