@@ -284,3 +284,32 @@ def test_an_async_controller_awaiting_its_writes_is_told_when_the_client_does_no
         assert log.done.wait(WAIT + 5)
         assert isinstance(log.error, ClientDisconnected), log.error
         assert log.sent < 24 * 1024 * 1024, log.sent
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_clients_reset_around_the_header_timeout_leave_no_error(
+    driver: str, sockets: list[socket.socket], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Clients holding a partial head reset their connections just before, at, and just after
+    the 408 timer: whichever comes first, the server logs no error and keeps serving.
+
+    Which side wins each race is up to the scheduler, so this spreads 40 resets over the
+    deadline rather than pinning one order."""
+    timeout = 0.4
+    with serving(_hello_app(), driver, header_timeout=timeout) as client:
+        for _ in range(40):
+            sock = _connect(client.port)
+            sockets.append(sock)
+            sock.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\n")
+        started = time.monotonic()
+        for index, sock in enumerate(sockets):
+            delay = timeout - 0.1 + index * 0.005 - (time.monotonic() - started)
+            if delay > 0:
+                time.sleep(delay)
+            # SO_LINGER 0: close sends a reset, the server's next write or shutdown fails
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()
+        time.sleep(timeout)
+        assert client.get("/hello").body == b"hello"
+    errors = [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    assert errors == [], [record.getMessage() for record in errors]
