@@ -86,6 +86,10 @@ class Application:
     ``gzip_min_size``: bodies (and static files) under this many bytes are sent as they
     are even when their type is in ``gzip_content_types``; 0 (the default) compresses every
     non-empty one, as naja-atra 1.2.2 did. Also a ``start()`` option.
+
+    ``title``, ``version``, ``description``: the OpenAPI document's ``info`` (``openapi()``).
+    ``openapi_url``, ``docs_url``: where the application serves its OpenAPI document and a
+    page that renders it; None (the default) serves neither.
     """
 
     def __init__(
@@ -101,6 +105,11 @@ class Application:
         websocket_ping_timeout: float = 20.0,
         load_entry_points: bool = True,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        title: str = "naja_atra application",
+        version: str = "0.1.0",
+        description: str = "",
+        openapi_url: Optional[str] = None,
+        docs_url: Optional[str] = None,
         **limits: Any,
     ) -> None:
         self._dispatcher: Optional[Dispatcher] = None
@@ -142,6 +151,11 @@ class Application:
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._asgi: Optional[AsgiAdapter] = None
         self._wsgi: Optional[WsgiAdapter] = None
+        self.title = title
+        self.version = version
+        self.description = description
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
 
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:
@@ -442,6 +456,12 @@ class Application:
                     self._wsgi = WsgiAdapter(self)
                 adapter = self._wsgi
         return adapter
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this application's routes (built on each call)."""
+        from ..openapi import build_document  # loaded only by applications that describe themselves
+
+        return build_document(self)
 
     def routes(self) -> list[Route]:
         """The route table, in the order the router tries it."""

@@ -50,6 +50,8 @@ class Route:
     ``owner`` is the function's class when the handler is a method (resolved at build).
     ``extras`` is free for plugins to annotate (``naja_atra_route_added``).
     ``max_body_size`` is the route's request body limit in bytes (None: the application's).
+    ``endpoint`` names the route for ``url_for`` (empty: the handler's ``__name__``);
+    ``tags`` group it in the OpenAPI document; ``include_in_schema=False`` leaves it out.
     """
 
     handler: Handler
@@ -63,6 +65,9 @@ class Route:
     owner: Optional[ControllerClass] = None
     extras: dict[str, Any] = field(default_factory=dict)
     max_body_size: Optional[int] = None
+    endpoint: str = ""
+    tags: tuple[str, ...] = ()
+    include_in_schema: bool = True
 
     @property
     def name(self) -> str:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..app.render import Converter
     from ..app.routes import FilterSpec, Route, Router
     from ..http.errors import HttpError
+    from ..http.json_codec import JsonCodec
     from ..http.response import Response
     from ..injection.params import Param, Resolver
     from ..servers.common import Server
@@ -75,3 +76,16 @@ class Hooks:
 
     def add_cli_options(self, parser: argparse.ArgumentParser) -> None:
         self._hook.naja_atra_add_cli_options(parser=parser)
+
+    def json_codec(self, app: Application) -> Optional[JsonCodec]:
+        result: Optional[JsonCodec] = self._hook.naja_atra_json_codec(app=app)
+        return result
+
+    def openapi(self, app: Application, document: dict[str, Any]) -> dict[str, Any]:
+        """Each plugin in turn may change the document or replace it."""
+        for impl in reversed(self._hook.naja_atra_openapi.get_hookimpls()):  # pluggy's call order
+            args = {"app": app, "document": document}
+            replaced = impl.function(*[args[name] for name in impl.argnames])
+            if replaced is not None:
+                document = replaced
+        return document

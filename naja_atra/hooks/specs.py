@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..app.render import Converter
     from ..app.routes import FilterSpec, Route, Router
     from ..http.errors import HttpError
+    from ..http.json_codec import JsonCodec
     from ..http.response import Response
     from ..injection.params import Param, Resolver
     from ..servers.common import Server
@@ -41,6 +42,8 @@ __all__ = [
     "naja_atra_lifespan",
     "naja_atra_make_server",
     "naja_atra_add_cli_options",
+    "naja_atra_json_codec",
+    "naja_atra_openapi",
 ]
 
 PROJECT = "naja_atra"
@@ -127,3 +130,16 @@ def naja_atra_make_server(app: Application, config: ServerConfig) -> Optional[Se
 @hookspec
 def naja_atra_add_cli_options(parser: argparse.ArgumentParser) -> None:
     """When ``python -m naja_atra`` starts: add command-line options."""
+
+
+@hookspec(firstresult=True)
+def naja_atra_json_codec(app: Application) -> Optional[JsonCodec]:
+    """At build: the ``JsonCodec`` that renders JSON results and reads JSON bodies (the
+    first non-None wins; the built-in one is the standard library's ``json`` with
+    ``datetime``, ``date``, ``time``, ``UUID``, ``Decimal``, ``Enum`` and dataclasses)."""
+
+
+@hookspec
+def naja_atra_openapi(app: Application, document: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """When ``app.openapi()`` builds the OpenAPI document: change ``document`` in place and
+    return None, or return a replacement that the next plugin receives."""
