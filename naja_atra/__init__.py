@@ -1,8 +1,9 @@
 """naja_atra: a small HTTP framework built on plugins.
 
-``@route("/")`` and ``server.start()`` act on ``default_app``; ``Application()`` gives an
-isolated application with the same methods, and ``get_app_conf("tag")`` one per tag (the
-1.x API: see ``naja_atra.app_conf``).
+``@route("/")`` (and ``@get``, ``@post``, ...), ``include(group)``, ``url_for(name)`` and
+``server.start()`` act on ``default_app``; ``Application()`` gives an isolated application
+with the same methods, ``RouteGroup()`` a group of routes to include into applications, and
+``get_app_conf("tag")`` one application per tag (the 1.x API: see ``naja_atra.app_conf``).
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from . import server
 from .app.application import Application
 from .app.context import FilterContext, RequestContext
 from .app.default import default_app
+from .app.groups import RouteGroup
+from .app.urls import UrlBuildError
 from .app_conf import AppConf, get_app_conf
 from .hooks.specs import hookimpl, hookspec
 from .http.errors import ClientDisconnected, ConfigurationError, HttpError, InjectionError
@@ -62,6 +65,15 @@ version = "2.0.0.dev0"
 
 route = default_app.route
 request_map = default_app.request_map
+get = default_app.get
+post = default_app.post
+put = default_app.put
+patch = default_app.patch
+delete = default_app.delete
+head = default_app.head
+options = default_app.options
+include = default_app.include
+url_for = default_app.url_for
 #: The original framework's examples also spell the decorator ``request``.
 request = default_app.request_map
 controller = default_app.controller
@@ -121,10 +133,12 @@ __all__ = [
     "RequestBodyReader",
     "RequestContext",
     "Response",
+    "RouteGroup",
     "SESSION_COOKIE_NAME",
     "Session",
     "SessionFactory",
     "StaticFile",
+    "UrlBuildError",
     "WEBSOCKET_MESSAGE_BINARY",
     "WEBSOCKET_MESSAGE_BINARY_FRAME",
     "WEBSOCKET_MESSAGE_PING",
@@ -142,18 +156,27 @@ __all__ = [
     "WebsocketSession",
     "controller",
     "default_app",
+    "delete",
     "error_message",
     "filter_map",
+    "get",
     "get_app_conf",
+    "head",
     "hookimpl",
     "hookspec",
+    "include",
     "name",
+    "options",
+    "patch",
+    "post",
+    "put",
     "request",
     "request_filter",
     "request_map",
     "route",
     "server",
     "set_session_factory",
+    "url_for",
     "version",
     "websocket_close",
     "websocket_handler",

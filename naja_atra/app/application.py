@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import ssl as _ssl
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
@@ -13,6 +12,7 @@ from ..hooks.entrypoints import EntryPointPlugin, selected_plugins
 from ..hooks.manager import AppPluginManager
 from ..http.errors import ConfigurationError
 from ..http.finalize import GzipPolicy
+from ..http.json_codec import DEFAULT_JSON_CODEC
 from ..http.limits import Limits
 from ..http.spool import BodyBudget
 from ..injection.model_binding import ModelBindingRegistry
@@ -24,23 +24,14 @@ from ..servers.tls import make_ssl_context
 from ..sessions import SessionFactory
 from ..utils.scan import scan as _scan
 from ..utils.workers import WorkerPool
-from ..websocket.api import WEBSOCKET_MESSAGE_TEXT
-from ..websocket.endpoint import EVENTS
 from ..websocket.session import OpenSessions
 from .filtering import CompiledFilter, RouteFilters
 from .invoke import compile_call
 from .pipeline import Dispatcher, RouteEntry
-from .registry import (
-    ClassMapping,
-    ExpressionSpec,
-    MethodSpec,
-    Registry,
-    check_mapping_args,
-    mapping_for,
-    methods_of,
-)
+from .registrar import Registrar
 from .render import Renderer
-from .routes import ControllerClass, FilterSpec, Route
+from .routes import Route, Router
+from .urls import UrlIndex
 
 if TYPE_CHECKING:
     from ..adapters.asgi import AsgiAdapter, Receive, Scope, Send
@@ -61,7 +52,7 @@ def _limits(base: Limits, options: Mapping[str, Any]) -> Limits:
     return Limits(**values)
 
 
-class Application:
+class Application(Registrar):
     """An isolated web application: its own routes, filters, error pages, sessions,
     plugins and server.
 
@@ -86,6 +77,10 @@ class Application:
     ``gzip_min_size``: bodies (and static files) under this many bytes are sent as they
     are even when their type is in ``gzip_content_types``; 0 (the default) compresses every
     non-empty one, as naja-atra 1.2.2 did. Also a ``start()`` option.
+
+    The registration decorators (``route``, ``get``, ``post``, ..., ``controller``,
+    ``request_filter``, ``error_message``, ``websocket_*``, ``include`` of a ``RouteGroup``)
+    are those of ``naja_atra.app.registrar.Registrar``; ``url_for`` builds a named route's URL.
 
     ``title``, ``version``, ``description``: the OpenAPI document's ``info`` (``openapi()``).
     ``openapi_url``, ``docs_url``: where the application serves its OpenAPI document and a
@@ -112,6 +107,7 @@ class Application:
         docs_url: Optional[str] = None,
         **limits: Any,
     ) -> None:
+        super().__init__()
         self._dispatcher: Optional[Dispatcher] = None
         self.shutdown_timeout = shutdown_timeout
         self._generation = 0
@@ -124,7 +120,6 @@ class Application:
         self.entry_point_plugins: list[EntryPointPlugin] = []
         #: Parsed command-line arguments when started by ``python -m naja_atra``.
         self.cli_args: Optional[argparse.Namespace] = None
-        self._registry = Registry()
         self.resources: dict[str, str] = dict(resources or {})
         self.gzip_content_types = frozenset(gzip_content_types)
         self.gzip_compress_level = gzip_compress_level
@@ -149,6 +144,7 @@ class Application:
         self.model_bindings = ModelBindingRegistry(self._changed)
         #: Provider replacements active under ``override`` (read when resolvers are built).
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._urls: Optional[tuple[Router, UrlIndex]] = None
         self._asgi: Optional[AsgiAdapter] = None
         self._wsgi: Optional[WsgiAdapter] = None
         self.title = title
@@ -166,155 +162,6 @@ class Application:
     def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:
         """Register a plugin (a module or object with ``naja_atra_*`` hook implementations)."""
         return self.plugin_manager.register(plugin, name=name)
-
-    @property
-    def registry(self) -> Registry:
-        """What the decorators recorded (read by the built-in plugins at build)."""
-        return self._registry
-
-    @overload
-    def route(self, __target: F) -> F: ...
-
-    @overload
-    def route(self, url: str = "", *, regexp: str = "", method: MethodSpec = "",
-              headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
-              params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
-              max_body_size: Optional[int] = None) -> Callable[[F], F]: ...
-
-    def route(self, url: Any = "", *, regexp: str = "", method: MethodSpec = "",
-              headers: ExpressionSpec = "", match_all_headers_expressions: Optional[bool] = None,
-              params: ExpressionSpec = "", match_all_params_expressions: Optional[bool] = None,
-              max_body_size: Optional[int] = None) -> Any:
-        """Map a URL (or ``regexp=``) and method(s) to a controller function, method or class.
-
-        Works bare (``@route``) and called (``@route("/path", method="POST")``). On a class
-        it sets the path prefix and default methods of the class's routes.
-        ``max_body_size``: this route's request body limit in bytes, instead of the
-        application's ``max_body_size`` (an upload route that needs more, say).
-        """
-        if callable(url):
-            return self.route()(url)
-        path = str(url or "")
-        check_mapping_args(path, regexp, f"@route({path!r}, regexp={regexp!r})")
-
-        def decorate(target: F) -> F:
-            if inspect.isclass(target):
-                self._registry.class_mappings[target] = ClassMapping(path, methods_of(method))
-            else:
-                self._registry.mappings.append(mapping_for(
-                    target, path, regexp, method, params, headers,
-                    match_all_params_expressions, match_all_headers_expressions, max_body_size))
-            self._changed()
-            return target
-        return decorate
-
-    request_map = route
-
-    @overload
-    def controller(self, __cls: C) -> C: ...
-
-    @overload
-    def controller(self, *, singleton: bool = True, args: Optional[list[Any]] = None,
-                   kwargs: Optional[dict[str, Any]] = None) -> Callable[[C], C]: ...
-
-    def controller(self, __cls: Any = None, *, singleton: bool = True, args: Optional[list[Any]] = None,
-                   kwargs: Optional[dict[str, Any]] = None) -> Any:
-        """Make a controller class a singleton built with ``args``/``kwargs`` (bare or called)."""
-        def decorate(cls: C) -> C:
-            if not inspect.isclass(cls):
-                raise ConfigurationError(f"@controller goes on a class, not {cls!r}")
-            self._registry.controllers[cls] = ControllerClass(cls, singleton, tuple(args or ()), dict(kwargs or {}))
-            self._changed()
-            return cls
-        if __cls is not None:
-            return decorate(__cls)
-        return decorate
-
-    def request_filter(self, path: str = "", regexp: str = "") -> Callable[[F], F]:
-        """Register a filter for request paths matching the wildcard ``path`` or ``regexp``."""
-        if bool(path) == bool(regexp):
-            raise ConfigurationError("@request_filter needs exactly one of path or regexp")
-
-        def decorate(func: F) -> F:
-            self._registry.filters.append(FilterSpec(func, path=path, regexp=regexp))
-            self._changed()
-            return func
-        return decorate
-
-    def filter_map(self, regexp: str = "", filter_function: Optional[Callable[..., Any]] = None) -> Callable[[F], F]:
-        """The original framework's older filter API: a regexp filter."""
-        decorate = self.request_filter(regexp=regexp)
-        if filter_function is not None:
-            decorate(filter_function)
-        return decorate
-
-    @overload
-    def error_message(self, __func: F) -> F: ...
-
-    @overload
-    def error_message(self, *codes: str) -> Callable[[F], F]: ...
-
-    def error_message(self, *codes: Any) -> Any:
-        """Register an error page for status codes (``"404"``), ranges (``"40x"``) or, with
-        no code, every error. Its parameters ``code``, ``message`` and ``explain`` are filled
-        by name; what it returns is rendered like a controller's result."""
-        if len(codes) == 1 and callable(codes[0]):
-            return self.error_message()(codes[0])
-        keys = [str(c).strip().lower() for c in codes] or [""]
-
-        def decorate(func: F) -> F:
-            for key in keys:
-                self._registry.error_pages[key] = func
-            self._changed()
-            return func
-        return decorate
-
-    # -- WebSocket ---------------------------------------------------------------------
-    def websocket_handler(self, endpoint: str = "", regexp: str = "", singleton: bool = True) -> Callable[[C], C]:
-        """Handle the WebSocket endpoint at ``endpoint`` (or ``regexp``) with a class whose
-        ``on_*`` methods receive the events; one object for all connections unless
-        ``singleton=False``."""
-        def decorate(cls: C) -> C:
-            if not inspect.isclass(cls):
-                raise ConfigurationError(f"@websocket_handler goes on a class, not {cls!r}")
-            spec = self._registry.websocket(endpoint, regexp)
-            if spec.functions:
-                raise ConfigurationError(f"WebSocket endpoint {endpoint or regexp!r} already has function handlers")
-            spec.owner = ControllerClass(cls, singleton)
-            self._changed()
-            return cls
-        return decorate
-
-    def _websocket_function(self, event: str, endpoint: str, regexp: str) -> Callable[[F], F]:
-        def decorate(func: F) -> F:
-            spec = self._registry.websocket(endpoint, regexp)
-            if spec.owner is not None:
-                raise ConfigurationError(f"WebSocket endpoint {endpoint or regexp!r} already has a handler class")
-            spec.functions[event] = func
-            self._changed()
-            return func
-        return decorate
-
-    def websocket_handshake(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
-        """The function deciding a WebSocket handshake: return ``0``/``None`` to accept or
-        ``(status, headers)`` to refuse; its arguments are resolved like a controller's."""
-        return self._websocket_function("handshake", endpoint, regexp)
-
-    def websocket_open(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
-        """Called with the session when a connection opens."""
-        return self._websocket_function("open", endpoint, regexp)
-
-    def websocket_close(self, endpoint: str = "", regexp: str = "") -> Callable[[F], F]:
-        """Called with the session and a ``WebsocketCloseReason`` when a connection closes."""
-        return self._websocket_function("close", endpoint, regexp)
-
-    def websocket_message(self, endpoint: str = "", regexp: str = "",
-                          message_type: str = WEBSOCKET_MESSAGE_TEXT) -> Callable[[F], F]:
-        """Called for each message of ``message_type`` (text by default; binary, binary
-        frame, ping and pong too)."""
-        if message_type not in EVENTS or message_type in ("handshake", "open", "close"):
-            raise ConfigurationError(f"Unknown WebSocket message type {message_type!r}")
-        return self._websocket_function(message_type, endpoint, regexp)
 
     @contextlib.contextmanager
     def override(self, provider: Callable[..., Any], replacement: Callable[..., Any]) -> Iterator[None]:
@@ -405,7 +252,7 @@ class Application:
             dispatcher = Dispatcher(
                 self, router, entries, Renderer(hooks.response_converters(self)), sessions,
                 GzipPolicy(self.gzip_content_types, self.gzip_compress_level, self.gzip_min_size), self._executor,
-                self.body_budget)
+                self.body_budget, hooks.json_codec(self) or DEFAULT_JSON_CODEC)
             # A registration from another thread during this build leaves it to be rebuilt.
             self._dispatcher = dispatcher if self._generation == generation else None
             return dispatcher
@@ -466,6 +313,22 @@ class Application:
     def routes(self) -> list[Route]:
         """The route table, in the order the router tries it."""
         return self.build().router.table()
+
+    def url_for(self, name: str, /, **values: Any) -> str:
+        """The path of the route named ``name`` (``name=`` on ``@route``, else the function's
+        ``__name__`` or ``Class.method``, after its groups' names: ``users.show``), its
+        ``{value}`` segments filled from ``values`` (``str``, percent-encoded), the other
+        values in the query string (lists as repeated keys, None left out).
+
+        Raises ``UrlBuildError`` (a ``LookupError``) for an unknown name, a name shared by
+        different routes, a missing value, a value that cannot be a path segment, or a route
+        with a wildcard or a regexp. Builds the application if needed.
+        """
+        router = self.dispatcher.router
+        cached = self._urls
+        if cached is None or cached[0] is not router:
+            cached = self._urls = (router, UrlIndex(router.table()))
+        return cached[1].build(name, values)
 
     # -- serving -----------------------------------------------------------------------
     def scan(self, base_dir: str = "", regx: str = r"", project_dir: str = "", *,

@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from ..http.request import Request
     from ..http.response import Response
     from .application import Application
+    from .routes import Route
 
 
 #: A cleanup gets the exception the controller raised (or None).
@@ -15,15 +16,18 @@ Cleanup = Callable[[Optional[BaseException]], Any]
 
 
 class RequestContext:
-    """``ctx.request``, ``ctx.response`` and ``ctx.app`` of one request; ``ctx.state`` is
-    free for plugins (request-scoped values)."""
+    """``ctx.request``, ``ctx.response`` and ``ctx.app`` of one request; ``ctx.route`` the
+    route it was matched to (None when it matched none); ``ctx.state`` is free for plugins
+    (request-scoped values)."""
 
-    __slots__ = ("app", "request", "response", "state", "controller", "cleanups")
+    __slots__ = ("app", "request", "response", "route", "state", "controller", "cleanups")
 
-    def __init__(self, app: Application, request: Request, response: Response) -> None:
+    def __init__(self, app: Application, request: Request, response: Response,
+                 route: Optional[Route] = None) -> None:
         self.app = app
         self.request = request
         self.response = response
+        self.route = route
         self.state: Optional[dict[str, Any]] = None
         #: The object a class-based route ran on (None for function routes).
         self.controller: Any = None

@@ -4,7 +4,10 @@ A filter's ``path`` is written in the path dialect of routes and static mappings
 (docs/paths.md) and matched by :class:`naja_atra.routing.wildcards.WildcardPattern`, so
 ``@request_filter("/a/*")`` runs for exactly the requests ``@route("/a/*")`` can take. A
 filter's ``regexp`` is tried like a route's: against the path, then without its leading
-``/``.
+``/``. A filter with neither applies to every route it may run for.
+
+A filter registered on a route group has ``inclusions`` (``FilterSpec.inclusions``): it runs only
+for the routes of that group and of the groups inside it, decided at build.
 """
 from __future__ import annotations
 
@@ -23,12 +26,15 @@ def _describe(func: Callable[..., Any]) -> str:
 class CompiledFilter:
     """A filter function with its path test compiled; ``ValueError`` names a bad pattern."""
 
-    __slots__ = ("func", "_test")  # _test(path) is None when the filter does not apply
+    __slots__ = ("func", "spec", "_test")  # _test(path) is None when the filter does not apply
 
     def __init__(self, spec: FilterSpec) -> None:
         self.func: Callable[..., Any] = spec.func
+        self.spec = spec
         self._test: Callable[[str], object]
-        if spec.regexp:
+        if not spec.regexp and not spec.path:
+            self._test = _always
+        elif spec.regexp:
             try:
                 regex = re.compile(spec.regexp)
             except re.error as e:
@@ -45,6 +51,10 @@ class CompiledFilter:
     def matches(self, path: str) -> bool:
         """Whether the filter applies to a request for ``path`` (percent-decoded)."""
         return self._test(path) is not None
+
+
+def _always(path: str) -> bool:
+    return True
 
 
 def _plain_path(route: Route) -> Optional[str]:
@@ -65,6 +75,7 @@ class RouteFilters:
     __slots__ = ("fixed", "candidates")
 
     def __init__(self, route: Optional[Route], filters: Sequence[CompiledFilter]) -> None:
+        filters = [f for f in filters if f.spec.applies_to(route)]
         path = _plain_path(route) if route is not None else None
         if path is not None:
             self.fixed: Optional[tuple[Callable[..., Any], ...]] = tuple(

@@ -23,6 +23,7 @@ from ..http.compression import GzipStream
 from ..http.errors import ClientDisconnected, HttpError, MethodNotAllowed
 from ..http.file_response import open_static
 from ..http.finalize import GzipPolicy, finalize
+from ..http.json_codec import DEFAULT_JSON_CODEC, JsonCodec
 from ..http.outgoing import Outgoing
 from ..http.request import Request, SessionAccess
 from ..http.request_body import EMPTY_BODY, LoopBody
@@ -107,7 +108,8 @@ class Dispatcher:
 
     def __init__(self, app: Application, router: Router, entries: dict[Any, RouteEntry],
                  renderer: Renderer, sessions: SessionFactory, gzip: GzipPolicy,
-                 executor: Optional[WorkerPool] = None, budget: Optional[BodyBudget] = None) -> None:
+                 executor: Optional[WorkerPool] = None, budget: Optional[BodyBudget] = None,
+                 json_codec: JsonCodec = DEFAULT_JSON_CODEC) -> None:
         self.app = app
         #: Bytes of one buffered body kept in memory, and the server-wide memory budget.
         self.spool_threshold = app.limits.spool_threshold
@@ -121,6 +123,8 @@ class Dispatcher:
         self.renderer = renderer
         self.sessions = LocalSessions(sessions)
         self.gzip = gzip
+        #: Renders the dict and list bodies a controller leaves in ``response.body``.
+        self.json_codec = json_codec
         self.executor = executor
         self._loops = threading.local()
 
@@ -143,7 +147,7 @@ class Dispatcher:
         match = self._match(request)
         request.path_values = match.path_values
         request.reg_groups = match.reg_groups
-        return RequestContext(self.app, request, response), self.entries[match.route]
+        return RequestContext(self.app, request, response, match.route), self.entries[match.route]
 
     def _match(self, request: Request) -> RouteMatch:
         """The route for ``request``: WebSocket upgrades look for a ``WEBSOCKET`` route first."""
@@ -308,7 +312,7 @@ class Dispatcher:
         try:
             if isinstance(response.body, StaticFile):
                 open_static(request, response, self.gzip)
-            return finalize(request, response, self.gzip, not request.keep_alive)
+            return finalize(request, response, self.gzip, not request.keep_alive, self.json_codec)
         except Exception as exc:  # a missing StaticFile (404), a bad cookie or body (500)
             return self._fail(request, Response(), None, exc)
 
@@ -349,7 +353,7 @@ class Dispatcher:
                 rendered.headers[name] = value
         rendered.bind(request, _NO_CHANNEL)
         try:
-            return _finalize(request, rendered, self.gzip, not request.keep_alive)
+            return _finalize(request, rendered, self.gzip, not request.keep_alive, self.json_codec)
         except (HttpError, TypeError) as final_exc:
             _log.error("Cannot render the error response", exc_info=final_exc)
             plain = Response(500, body="500 Internal Server Error")
@@ -365,11 +369,11 @@ def _settle_body(request: Request) -> None:
         request.keep_alive = False
 
 
-def _finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
+def _finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool, codec: JsonCodec) -> Outgoing:
     """``finalize``, after opening the file of a ``StaticFile`` body (the one I/O step)."""
     if isinstance(response.body, StaticFile):
         open_static(request, response, gzip)
-    return finalize(request, response, gzip, close)
+    return finalize(request, response, gzip, close, codec)
 
 
 class _LoopHolder:

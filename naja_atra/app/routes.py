@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from .registry import Inclusion
 
 Handler = Callable[..., Any]
 
@@ -50,8 +53,13 @@ class Route:
     ``owner`` is the function's class when the handler is a method (resolved at build).
     ``extras`` is free for plugins to annotate (``naja_atra_route_added``).
     ``max_body_size`` is the route's request body limit in bytes (None: the application's).
-    ``endpoint`` names the route for ``url_for`` (empty: the handler's ``__name__``);
+    ``endpoint`` names the route for ``url_for`` (empty: the handler's ``__name__``); the
+    registry sets it on the routes it makes (``name=``, or the function's ``__name__``, or
+    ``Class.method``, after the names of the groups the route is in: ``users.show``).
     ``tags`` group it in the OpenAPI document; ``include_in_schema=False`` leaves it out.
+    ``inclusions`` is the chain of group inclusions the route came through, outermost first
+    (empty for the application's own routes): a group's filters and error pages apply to
+    the routes whose chain starts with the group's.
     """
 
     handler: Handler
@@ -68,6 +76,7 @@ class Route:
     endpoint: str = ""
     tags: tuple[str, ...] = ()
     include_in_schema: bool = True
+    inclusions: tuple[Inclusion, ...] = ()
 
     @property
     def name(self) -> str:
@@ -84,11 +93,23 @@ class Route:
 
 @dataclass(eq=False)
 class FilterSpec:
-    """A request filter: a wildcard ``path`` or a ``regexp`` over the request path, and the function."""
+    """A request filter: a wildcard ``path`` or a ``regexp`` over the request path, and the function.
+
+    With neither, it applies to every request its ``inclusions`` allow: the chain of group
+    inclusions the filter was registered in (see ``Route.inclusions``). A filter applies only
+    to routes whose chain starts with its own; empty (an application's filter) means every route.
+    """
 
     func: Callable[..., Any]
     path: str = ""
     regexp: str = ""
+    inclusions: tuple[Inclusion, ...] = ()
+
+    def applies_to(self, route: Optional[Route]) -> bool:
+        """Whether this filter may run for ``route`` (its path is tested separately)."""
+        if not self.inclusions:
+            return True
+        return route is not None and route.inclusions[:len(self.inclusions)] == self.inclusions
 
 
 class RoutingInput(Protocol):

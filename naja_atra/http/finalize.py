@@ -4,22 +4,27 @@ A ``StaticFile`` body must have been opened first (:func:`~naja_atra.http.file_r
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Optional
 
 from .compression import GzipPolicy as GzipPolicy  # re-exported: its import path before compression.py held it
 from .compression import gzip_bytes, vary_accept_encoding
 from .file_response import FileBody
+from .json_codec import DEFAULT_JSON_CODEC, JsonCodec
 from .outgoing import Outgoing
 from .request import Request
 from .response import Response, header_lines
 
 #: Statuses that never carry a body (RFC 9110 6.4.1).
 _NO_BODY = frozenset((204, 304))
+_JSON_TYPE = "application/json; charset=utf-8"
 
 
-def body_bytes(body: Any) -> tuple[bytes, Optional[str]]:
-    """A body value as bytes, with the content type it implies (None: keep the set one)."""
+def body_bytes(body: Any, codec: JsonCodec = DEFAULT_JSON_CODEC) -> tuple[bytes, Optional[str]]:
+    """A body value as bytes, with the content type it implies (None: keep the set one).
+
+    A dict or list is rendered by ``codec`` (the built-in one writes dates, UUIDs,
+    decimals, enums and dataclasses inside it too: :mod:`naja_atra.http.json_codec`).
+    """
     if body is None:
         return b"", None
     if isinstance(body, str):
@@ -27,7 +32,8 @@ def body_bytes(body: Any) -> tuple[bytes, Optional[str]]:
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body), "application/octet-stream"
     if isinstance(body, (dict, list)):
-        return json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8"
+        text = codec.dumps(body)
+        return (text.encode("utf-8") if isinstance(text, str) else bytes(text)), _JSON_TYPE
     raise TypeError(f"cannot send a body of type {type(body).__name__}")
 
 
@@ -43,10 +49,11 @@ def _file(request: Request, response: Response, body: FileBody, close: bool) -> 
                     close=close, version=request.version, unsized=unsized, head_only=request.method == "HEAD")
 
 
-def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool) -> Outgoing:
+def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool,
+             codec: JsonCodec = DEFAULT_JSON_CODEC) -> Outgoing:
     """The message to send for ``response`` (``close``: the connection ends after it).
 
-    The body becomes bytes (str as UTF-8 HTML, dict/list as JSON) with the Content-Type it
+    The body becomes bytes (str as UTF-8 HTML, dict/list as JSON through ``codec``) with the Content-Type it
     implies unless one is set, is gzipped when the policy and the client agree (whatever its
     size, unless the policy sets a ``min_size``), and gets its Content-Length; a HEAD
     response keeps the headers and drops the body. A file body (opened by
@@ -62,7 +69,7 @@ def finalize(request: Request, response: Response, gzip: GzipPolicy, close: bool
     body = response.body
     if isinstance(body, FileBody):
         return _file(request, response, body, close)
-    data, implied_type = body_bytes(body)
+    data, implied_type = body_bytes(body, codec)
     headers = response.headers
     status = response.status_code
     if status in _NO_BODY or status < 200:

@@ -21,8 +21,9 @@ Measured on CPython 3.11: about a third of ``json.loads``'s time on ordinary doc
 many brackets, and at most about 0.3 s for the worst 16 MiB shapes found (short nested
 lists), where ``json.loads`` spends 1 to 3.5 s on valid bodies of that size and shape.
 
-:func:`loads_json` is ``json.loads`` behind that check; what it refuses is a ``ValueError``,
-as ``json.loads``'s own errors are, so callers answer both alike (400).
+:func:`loads_json` is ``json.loads`` (or an application codec's ``loads``) behind that
+check; what it refuses is a ``ValueError``, as ``json.loads``'s own errors are, so callers
+answer both alike (400).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import json
 import operator
 import re
 from itertools import accumulate
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 __all__ = ["JsonTooDeep", "check_json_depth", "loads_json"]
 
@@ -74,17 +75,20 @@ def check_json_depth(data: Union[bytes, bytearray, str], max_depth: int) -> None
         raise JsonTooDeep(f"nested deeper than {max_depth} levels")
 
 
-def loads_json(data: Union[bytes, bytearray, str], max_depth: int) -> Any:
-    """``json.loads(data)`` once :func:`check_json_depth` has let it through.
+def loads_json(data: Union[bytes, bytearray, str], max_depth: int,
+               loads: Callable[[Any], Any] = json.loads) -> Any:
+    """``loads(data)`` (``json.loads`` unless an application's codec gives another) once
+    :func:`check_json_depth` has let it through.
 
     Raises ``ValueError`` (``json.JSONDecodeError``, :class:`JsonTooDeep`) for input that is
     not acceptable JSON and ``UnicodeDecodeError`` for bytes that are not text. A
     ``RecursionError`` (a ``max_depth`` set above what the stack allows) becomes a
-    :class:`JsonTooDeep` too.
+    :class:`JsonTooDeep` too. A ``loads`` of another library should raise ``ValueError``
+    (or a subclass) for bad input, as the common ones do.
     """
     check_json_depth(data, max_depth)
     try:
-        return json.loads(data)
+        return loads(data)
     except RecursionError:
         raise JsonTooDeep("nested too deeply to decode") from None
 

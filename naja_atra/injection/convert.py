@@ -17,7 +17,9 @@ Supported: ``str``, ``int``, ``float``, ``bool``, ``None``, ``Any``/``object``,
 ``Optional[T]`` and other unions (first member that accepts the value wins), ``list[T]``,
 ``tuple[T, ...]``, ``set[T]``, ``frozenset[T]``, ``dict[K, V]``, ``Enum`` (by value, then by
 name), ``Literal[...]``, ``NewType``, ``Annotated[T, ...]`` (metadata ignored), dataclasses
-and ``TypedDict`` (nested, every field checked), and ``JSONBody``.
+and ``TypedDict`` (nested, every field checked), ``JSONBody``, and the text types of
+:mod:`naja_atra.injection.scalars` (``date``, ``datetime``, ``time``, ``UUID``, ``Decimal``;
+in JSON, a string holding one).
 
 A bad value raises :class:`ConversionError` holding one :class:`Issue` per problem, each
 with the path of the bad value inside it (``"items[2].price"``) so that one answer can list
@@ -26,18 +28,21 @@ every mistake of a body.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import enum
 import math
-import types
 import typing
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from typing_extensions import Annotated, Literal, NotRequired, Required, get_args, get_origin, get_type_hints
+from typing_extensions import Literal, NotRequired, Required, get_args, get_origin, get_type_hints
 from typing_extensions import is_typeddict as _is_typeddict
 
 from ..http.json_body import loads_json
 from ..http.limits import Limits
+from .annotations import NONE_TYPE, is_body_type, is_sequence_type, is_union, strip_optional, type_label
+from .annotations import unwrap as _unwrap
 from .markers import JSONBody
+from .scalars import TextType, text_type
 
 __all__ = [
     "ConversionError",
@@ -62,9 +67,8 @@ Converter = Callable[[Any], Any]
 #: a typo such as ``?debug=ture`` should not silently mean True.
 TRUE_STRINGS = frozenset(("1", "true", "yes", "on", "t", "y"))
 FALSE_STRINGS = frozenset(("0", "false", "no", "off", "f", "n", ""))
-_NONE = type(None)
+_NONE = NONE_TYPE
 _RECEIVED_MAX = 200
-_UNION_TYPE: Any = getattr(types, "UnionType", None)  # ``int | None`` on Python 3.10+
 _MISSING = object()
 #: How deep JSON held in one parameter may nest (``Limits.max_json_depth``'s default).
 _JSON_DEPTH = Limits.max_json_depth
@@ -118,81 +122,6 @@ def received(value: Any) -> Any:
 
 def _fail(expected: str, value: Any, reason: str) -> ConversionError:
     return ConversionError([Issue("", expected, received(value), reason)])
-
-
-# -- describing types ------------------------------------------------------------------
-
-
-def _unwrap(tp: Any) -> Any:
-    """Drop what does not change the value's type: ``Annotated``, ``Required``,
-    ``NotRequired`` and ``NewType``."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated or origin is Required or origin is NotRequired:
-            tp = get_args(tp)[0]
-        elif callable(tp) and hasattr(tp, "__supertype__"):  # NewType
-            tp = tp.__supertype__
-        else:
-            return tp
-
-
-def is_union(tp: Any) -> bool:
-    """Whether ``tp`` is a ``Union[...]`` (``Optional[...]``, ``A | B``)."""
-    origin = get_origin(tp)
-    return origin is typing.Union or (_UNION_TYPE is not None and origin is _UNION_TYPE)
-
-
-def strip_optional(tp: Any) -> tuple[Any, bool]:
-    """``Optional[X]`` -> ``(X, True)``; any other type -> ``(tp, False)``.
-
-    ``Optional[Union[A, B]]`` gives ``(Union[A, B], True)``.
-    """
-    if is_union(tp):
-        args = get_args(tp)
-        rest = tuple(a for a in args if a is not _NONE)
-        if len(rest) < len(args):
-            return (rest[0] if len(rest) == 1 else typing.Union[rest]), True
-    return tp, False
-
-
-def type_label(tp: Any) -> str:
-    """A short, readable name of a type for error answers: ``int``, ``list[int]``,
-    ``int | None``, ``Literal['a', 'b']``."""
-    tp = _unwrap(tp)
-    if tp is Any:
-        return "any"
-    if tp is _NONE or tp is None:
-        return "None"
-    if is_union(tp):
-        return " | ".join(type_label(a) for a in get_args(tp))
-    origin = get_origin(tp)
-    if origin is Literal:
-        return "Literal[" + ", ".join(repr(a) for a in get_args(tp)) + "]"
-    if origin is not None:
-        args = get_args(tp)
-        base = getattr(origin, "__name__", str(origin))
-        if not args:
-            return str(base)
-        inner = ", ".join("..." if a is Ellipsis else type_label(a) for a in args)
-        return f"{base}[{inner}]"
-    if isinstance(tp, type):
-        return tp.__name__
-    return str(tp)
-
-
-def is_sequence_type(tp: Any) -> bool:
-    """Whether ``tp`` (``Optional`` removed first) is a list, tuple or set type: the
-    annotations that take every value of a repeated parameter."""
-    tp = _unwrap(strip_optional(_unwrap(tp))[0])
-    origin = get_origin(tp) or tp
-    return origin in (list, tuple, set, frozenset, typing.List, typing.Tuple, typing.Set, typing.FrozenSet)
-
-
-def is_body_type(tp: Any) -> bool:
-    """Whether a plain annotation ``tp`` stands for the JSON body: a dataclass or a
-    ``TypedDict`` (``Optional`` of one too)."""
-    tp = _unwrap(strip_optional(_unwrap(tp))[0])
-    return (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or _is_typeddict(tp)
 
 
 def _hints_of(cls: Any) -> dict[str, Any]:
@@ -254,7 +183,19 @@ def _scalar_from_string(tp: Any) -> Optional[Converter]:
             except (ValueError, OverflowError):
                 raise _fail("float", value, "not a number") from None
         return to_float
-    return None
+    known = text_type(tp)
+    return _text_from_string(known) if known is not None else None
+
+
+def _text_from_string(known: TextType) -> Converter:
+    parse, label, reason = known.parse, known.label, known.reason
+
+    def to_value(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError:
+            raise _fail(label, value, reason) from None
+    return to_value
 
 
 def _enum_from_string(cls: type[enum.Enum]) -> Converter:
@@ -452,6 +393,9 @@ class _JsonBuilder:
             return to_bool
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return self._enum(tp)
+        known = text_type(tp)
+        if known is not None:
+            return self._text(tp, known)
         if tp is int:
             def to_int(value: Any) -> int:
                 if isinstance(value, bool) or not isinstance(value, int):
@@ -460,9 +404,9 @@ class _JsonBuilder:
             return to_int
         if tp is float:
             def to_float(value: Any) -> float:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
                     raise _fail("float", value, "expected a number")
-                return float(value)
+                return float(value)  # a Decimal when the codec's loads reads numbers so
             return to_float
         if tp is str:
             def to_str(value: Any) -> str:
@@ -506,6 +450,28 @@ class _JsonBuilder:
                 raise _fail(label, value, reason)
             return found
         return to_enum
+
+    def _text(self, tp: type, known: TextType) -> Converter:
+        """A text type from a JSON string (``Decimal`` from a number too). A value that is
+        one already (made by a codec's ``loads``: ``parse_float=Decimal``) is taken as it is."""
+        parse, label, reason, numbers = known.parse, known.label, known.reason, known.from_number
+
+        def to_value(value: Any) -> Any:
+            if type(value) is tp:
+                if isinstance(value, decimal.Decimal) and not value.is_finite():
+                    raise _fail(label, value, reason)
+                return value
+            if isinstance(value, str):
+                text = value
+            elif numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+                text = str(value)  # a float's shortest text: 0.1 is Decimal("0.1")
+            else:
+                raise _fail(label, value, "expected a string (" + reason + ")")
+            try:
+                return parse(text)
+            except ValueError:
+                raise _fail(label, value, reason) from None
+        return to_value
 
     def _literal(self, tp: Any) -> Converter:
         allowed = get_args(tp)

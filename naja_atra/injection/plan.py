@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..http.errors import ArgumentError, InjectionError
 from .convert import ConversionError
+from .source import copy_sources
 
 if TYPE_CHECKING:
     from ..app.context import RequestContext
@@ -64,7 +65,8 @@ class ArgumentPlan:
         self.key = f"naja_atra.injection.plan.{id(self):x}"
 
     def add(self, name: str, resolver: Resolver) -> Resolver:
-        """Register ``resolver`` for parameter ``name``; return what to call instead."""
+        """Register ``resolver`` for parameter ``name``; return what to call instead (it
+        carries the ``source``/``sources`` of ``resolver``, if any: :mod:`naja_atra.injection.source`)."""
         if name in self.names:  # asked again for the same parameter: replace it
             index = self.names.index(name)
             self.resolvers[index] = resolver
@@ -96,4 +98,5 @@ class ArgumentPlan:
                     if earlier:
                         raise InjectionError(earlier)
             return value
-        return resolve
+        # What the resolver reads (for the OpenAPI document) stays visible on the wrapper.
+        return copy_sources(resolve, resolver)

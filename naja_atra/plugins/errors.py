@@ -5,13 +5,18 @@ exception chained as its ``__cause__``). An application's page for it receives t
 exception's text as ``explain``, as naja-atra 1.2.2 passed it; the default page never shows
 it, so that internals (paths, queries, secrets in messages) do not reach clients unless the
 application chooses to show them.
+
+An error of a route in a route group may be answered by the group's pages: the most
+specific page wins (the exact code, then ``"40x"``, then ``"4xx"``, then the catch-all),
+and among equally specific ones the nearest group's, then the application's. An error
+with no route (404, 405) gets the application's pages.
 """
 from __future__ import annotations
 
 import html
 import inspect
 import json
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from ..hooks.specs import hookimpl
 from ..http.errors import HttpError
@@ -22,11 +27,34 @@ if TYPE_CHECKING:
     from ..app.application import Application
     from ..app.context import RequestContext
 
+Pages = dict[str, Callable[..., Any]]
 
-def page_for(pages: dict[str, Callable[..., Any]], code: int) -> Optional[Callable[..., Any]]:
+
+def page_for(pages: Pages, code: int) -> Optional[Callable[..., Any]]:
     """The registered page for ``code``: exact ("404"), then range ("40x"), then catch-all."""
+    return scoped_page_for((pages,), code)
+
+
+def scoped_page_for(levels: Sequence[Pages], code: int) -> Optional[Callable[..., Any]]:
+    """The page for ``code`` among ``levels`` (nearest first): the most specific key wins,
+    and among pages of the same key the nearest level's."""
     text = str(code)
-    return pages.get(text) or pages.get(text[:2] + "x") or pages.get(text[:1] + "xx") or pages.get("")
+    for key in (text, text[:2] + "x", text[:1] + "xx", ""):
+        for pages in levels:
+            page = pages.get(key)
+            if page is not None:
+                return page
+    return None
+
+
+def error_page(app: Application, ctx: RequestContext, code: int) -> Optional[Callable[..., Any]]:
+    """The error page for ``code`` of this request: its route's groups' pages (innermost
+    first), then the application's (see the module notes)."""
+    levels: list[Pages] = [app.registry.error_pages]
+    route = ctx.route
+    if route is not None and route.inclusions:
+        levels[:0] = [inclusion.group.registry.error_pages for inclusion in reversed(route.inclusions)]
+    return scoped_page_for(levels, code)
 
 
 def page_explain(error: HttpError) -> str:
@@ -67,8 +95,9 @@ def default_page(error: HttpError, ctx: RequestContext) -> Response:
 
 @hookimpl(trylast=True)
 def naja_atra_handle_error(app: Application, ctx: RequestContext, error: HttpError) -> Optional[Response]:
-    """Render the application's error page for the code, else the default page."""
-    page = page_for(app.registry.error_pages, error.code)
+    """Render the error page for the code (the route's groups', then the application's),
+    else the default page."""
+    page = error_page(app, ctx, error.code)
     if page is None:
         return default_page(error, ctx)
     ctx.response.status_code = error.code

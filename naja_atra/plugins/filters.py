@@ -1,4 +1,5 @@
-"""Built-in plugin ``naja_atra.filters``: the filters registered with ``@request_filter``."""
+"""Built-in plugin ``naja_atra.filters``: the filters registered with ``@request_filter``, on
+the application and on its route groups (those scoped to their group's routes)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
@@ -12,5 +13,5 @@ if TYPE_CHECKING:
 
 @hookimpl(trylast=True)
 def naja_atra_request_filters(app: Application) -> Sequence[FilterSpec]:
-    """The application's filters, in registration order."""
-    return list(app.registry.filters)
+    """The application's filters in registration order, then its groups', outermost first."""
+    return app.registry.request_filters()

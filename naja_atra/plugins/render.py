@@ -1,11 +1,19 @@
-"""Built-in plugin ``naja_atra.render``: what each kind of controller result does."""
+"""Built-in plugin ``naja_atra.render``: what each kind of controller result does, and the
+built-in JSON codec (``naja_atra_json_codec``).
+
+A dict or list result is the body, sent as JSON: it stays in the response as it is (a
+filter after ``do_chain()`` still sees the dict) and ``finalize`` renders it with the
+application's codec. A dataclass instance is sent as the JSON object of its fields.
+"""
 from __future__ import annotations
 
+import dataclasses
 from http.cookies import BaseCookie
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..hooks.specs import hookimpl
 from ..http.errors import HttpError
+from ..http.json_codec import DEFAULT_JSON_CODEC, JsonCodec
 from ..http.response import Response
 from ..http.results import Redirect, StaticFile
 from ..injection.markers import Header, Headers, Marker
@@ -22,6 +30,16 @@ BODY_TYPES = (str, bytes, bytearray, dict, list, StaticFile)
 def set_body(value: Any, ctx: RequestContext) -> None:
     """str, bytes, dict, list or StaticFile: the response body."""
     ctx.response.body = value
+
+
+def dataclass_result(value: Any, ctx: RequestContext) -> None:
+    """A dataclass instance: the JSON object of its fields. Registered for ``object``, the
+    last class of every MRO, so a value of any other type no converter takes is refused,
+    as without it."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        raise TypeError(f"No response converter handles a returned {type(value).__name__}")
+    # One level: the codec renders the values inside (nested dataclasses, dates...).
+    ctx.response.body = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
 
 
 def copy_response(value: Response, ctx: RequestContext) -> None:
@@ -93,10 +111,17 @@ def tuple_result(value: tuple, ctx: RequestContext) -> None:  # type: ignore[typ
 
 
 @hookimpl(trylast=True)
+def naja_atra_json_codec(app: Application) -> Optional[JsonCodec]:
+    """The standard library's ``json``, writing dates, UUIDs, decimals, enums and dataclasses."""
+    return DEFAULT_JSON_CODEC
+
+
+@hookimpl(trylast=True)
 def naja_atra_response_converters(app: Application) -> Sequence[tuple[type, Converter]]:
-    """The result types of the original API."""
+    """The result types of the original API, and dataclasses (as JSON)."""
     pairs: list[tuple[type, Converter]] = [(tp, set_body) for tp in BODY_TYPES]
     pairs += [
+        (object, dataclass_result),
         (Response, copy_response),
         (Redirect, redirect),
         (HttpError, raise_error),

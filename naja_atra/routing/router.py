@@ -22,6 +22,10 @@ none holds the search goes on to the next matching shape.
 A route that matched the path and method but not its expressions makes the answer 404
 (what naja-atra 1.x answers); a path whose routes only refuse the method gives 405 with
 the methods they accept; anything else is 404.
+
+Routes of the same shape, narrowing and methods are tried in registration order here;
+the ``naja_atra.routing`` plugin refuses such clashes when an application is built
+(:mod:`naja_atra.routing.clashes`).
 """
 from __future__ import annotations
 

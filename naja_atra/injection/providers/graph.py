@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from ...http.errors import ConfigurationError
 from ..params import Param, Resolver, is_async_resolver
+from ..source import ArgumentSource, sources_of
 from .depends import Dependency, dependency_of
 from .kinds import ASYNC_GENERATOR, COROUTINE, provider_kind, provider_name, provider_params
 from .scopes import scoped_resolver
@@ -124,7 +125,11 @@ class _Compiler:
         is_async = kind in (COROUTINE, ASYNC_GENERATOR) or any(is_async_resolver(r) for _, r in args)
         resolve = scoped_resolver(self.app, func, name, kind, args, is_async, scope, bool(app_owner))
         # Every closure behind ``resolve`` is made for this node alone, so the marks belong
-        # to it only.
+        # to it only. What the provider's parameters read is told to whoever documents the route.
+        sources: list[ArgumentSource] = []
+        for _, resolver in args:
+            sources += [s for s in sources_of(resolver) if s not in sources]  # a default may be unhashable
+        setattr(resolve, "sources", tuple(sources))
         return _Node(func, scope, _mark(resolve, is_async, not may_report), is_async, may_report)
 
     def _request_args(self, func: Callable[..., Any], params: list[Param]) -> list[tuple[str, Resolver]]:
