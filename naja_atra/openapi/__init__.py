@@ -1,17 +1,19 @@
-"""The OpenAPI 3.1 document of an application, built from its routes and their typed parameters."""
+"""The OpenAPI 3.1 document of an application, built from its routes and their typed parameters.
+
+``app.openapi()`` calls :func:`build_document`. The parts, one module each:
+
+- :mod:`.document`: which routes become which operations, ids, tags, docstrings;
+- :mod:`.arguments`: what each route reads from a request, asked of the application's
+  resolvers (``naja_atra.injection.source.ArgumentSource``), providers included;
+- :mod:`.parameters`: ``parameters`` and ``requestBody`` from those arguments;
+- :mod:`.responses`: the success response from the return annotation, and the 400;
+- :mod:`.schema`: JSON Schema of Python types, and ``components/schemas``.
+
+See docs/openapi.md.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from .document import OPENAPI_VERSION, build_document
+from .schema import SchemaBuilder
 
-if TYPE_CHECKING:
-    from ..app.application import Application
-
-
-def build_document(app: Application) -> dict[str, Any]:
-    """The OpenAPI document of ``app`` (to be completed)."""
-    document: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": app.title, "version": app.version},
-        "paths": {},
-    }
-    return app.hooks.openapi(app, document)
+__all__ = ["build_document", "SchemaBuilder", "OPENAPI_VERSION"]
