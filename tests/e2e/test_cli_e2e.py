@@ -88,4 +88,4 @@ def test_plugins_option_lists_builtins_and_entry_points(project: Path,
     assert "naja_atra_make_router" in lines["naja_atra.routing"]
     assert set(lines) >= {"naja_atra.routing", "naja_atra.resolvers", "naja_atra.sessions", "naja_atra.errors",
                           "naja_atra.filters", "naja_atra.render", "naja_atra.static", "naja_atra.websocket",
-                          "naja_atra.servers"}
+                          "naja_atra.servers", "naja_atra.openapi"}
