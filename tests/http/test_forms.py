@@ -81,8 +81,24 @@ def test_multipart_file_as_marker() -> None:
         ("%61=%62", {"a": ["b"]}),
     ],
 )
-def test_parse_query(qs: str, expected: dict[str, list[str]]) -> None:
-    assert parse_query(qs) == expected
+@pytest.mark.parametrize("path", ["short", "long"])
+def test_parse_query(qs: str, expected: dict[str, list[str]], path: str) -> None:
+    """Both ways of parsing (a short ASCII query, and everything else) agree."""
+    if path == "long":  # past the short-query length, and not ASCII: the bytes path
+        parsed = parse_query(qs + "&pad=" + "\u00e9" * 3000)
+        assert parsed.pop("pad") == ["\u00e9" * 3000]
+        assert parsed == expected
+    else:
+        assert parse_query(qs) == expected
+
+
+def test_parse_query_cap_applies_on_both_paths() -> None:
+    assert parse_query("a&b&c", max_fields=3) == {"a": [""], "b": [""], "c": [""]}
+    assert parse_query("a&&b&c", max_fields=3) == {"a": [""], "b": [""], "c": [""]}  # empty fields do not count
+    with pytest.raises(HttpError):
+        parse_query("a&b&c&d", max_fields=3)
+    with pytest.raises(HttpError):
+        parse_query("a=1&" * 3000)  # long
 
 
 def test_parse_query_keeps_order() -> None:
