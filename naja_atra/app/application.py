@@ -21,7 +21,7 @@ from ..servers.common import Server
 from ..servers.config import ServerConfig
 from ..servers.shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_on_signals_async, stop_server
 from ..servers.tls import make_ssl_context
-from ..sessions import SessionFactory
+from ..sessions import SessionCookie, SessionFactory
 from ..utils.scan import scan as _scan
 from ..utils.workers import WorkerPool
 from ..websocket.session import OpenSessions
@@ -85,6 +85,8 @@ class Application(Registrar):
     ``title``, ``version``, ``description``: the OpenAPI document's ``info`` (``openapi()``).
     ``openapi_url``, ``docs_url``: where the application serves its OpenAPI document and a
     page that renders it; None (the default) serves neither.
+
+    ``session_cookie``: the session cookie's name and attributes (``SessionCookie``).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class Application(Registrar):
         description: str = "",
         openapi_url: Optional[str] = None,
         docs_url: Optional[str] = None,
+        session_cookie: Optional[SessionCookie] = None,
         **limits: Any,
     ) -> None:
         super().__init__()
@@ -152,6 +155,8 @@ class Application(Registrar):
         self.description = description
         self.openapi_url = openapi_url
         self.docs_url = docs_url
+        #: The session cookie's name and attributes (naja-atra 1.x's name by default).
+        self.session_cookie = session_cookie or SessionCookie()
 
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:

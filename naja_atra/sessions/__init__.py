@@ -18,7 +18,7 @@ before those a client returned, so one-off clients cannot push logged-in users o
 from __future__ import annotations
 
 from .contract import DEFAULT_MAX_INACTIVE_INTERVAL, SESSION_COOKIE_NAME, Session, SessionFactory
-from .cookies import expired_session_cookie, session_cookie
+from .cookies import SessionCookie, expired_session_cookie, session_cookie
 from .local import LocalSession, LocalSessionFactory
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "LocalSession",
     "LocalSessionFactory",
     "Session",
+    "SessionCookie",
     "SessionFactory",
     "expired_session_cookie",
     "session_cookie",

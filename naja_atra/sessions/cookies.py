@@ -2,14 +2,34 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Optional
 
-from .contract import Session
+from typing_extensions import Literal
 
-__all__ = ["expired_session_cookie", "session_cookie"]
+from .contract import SESSION_COOKIE_NAME, Session
+
+__all__ = ["SessionCookie", "expired_session_cookie", "session_cookie"]
 
 _COOKIE_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _COOKIE_VALUE_RE = re.compile(r"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*")
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """The name and attributes of an application's session cookie.
+
+    ``secure=None`` (the default) sets ``Secure`` when the request came over TLS (or
+    through a proxy that says so). The default name is naja-atra 1.x's, so sessions of an
+    upgraded application survive; two applications on one host need different names.
+    """
+
+    name: str = SESSION_COOKIE_NAME
+    path: str = "/"
+    domain: Optional[str] = None
+    secure: Optional[bool] = None
+    httponly: bool = True
+    samesite: Optional[Literal["Lax", "Strict", "None"]] = "Lax"
 
 
 def _check_cookie_name(name: str) -> None:
