@@ -30,7 +30,14 @@ from ..http.request_body import EMPTY_BODY, LoopBody
 from ..http.response import Response
 from ..http.results import StaticFile
 from ..http.spool import BodyBudget
-from ..sessions import SESSION_COOKIE_NAME, Session, SessionFactory, expired_session_cookie, session_cookie
+from ..sessions import (
+    SESSION_COOKIE_NAME,
+    Session,
+    SessionCookie,
+    SessionFactory,
+    expired_session_cookie,
+    session_cookie,
+)
 from ..utils.logger import get_logger
 from ..utils.workers import WorkerPool
 from .context import FilterContext, RequestContext
@@ -93,11 +100,12 @@ class _Continuation:
 class LocalSessions(SessionAccess):
     """Finds a request's session through the factory, by the session cookie."""
 
-    def __init__(self, factory: SessionFactory) -> None:
+    def __init__(self, factory: SessionFactory, cookie_name: str = SESSION_COOKIE_NAME) -> None:
         self.factory = factory
+        self.cookie_name = cookie_name
 
     def get_session(self, request: Request, create: bool) -> Optional[Session]:
-        morsel = request.cookies.get(SESSION_COOKIE_NAME)
+        morsel = request.cookies.get(self.cookie_name)
         session_id = morsel.value if morsel is not None else ""
         return self.factory.get_session(session_id, create)
 
@@ -121,7 +129,8 @@ class Dispatcher:
         self.router = router
         self.entries = entries
         self.renderer = renderer
-        self.sessions = LocalSessions(sessions)
+        self.session_cookie: SessionCookie = app.session_cookie
+        self.sessions = LocalSessions(sessions, self.session_cookie.name)
         self.gzip = gzip
         #: Renders the dict and list bodies a controller leaves in ``response.body``.
         self.json_codec = json_codec
@@ -299,10 +308,11 @@ class Dispatcher:
         # cookie names no stored session (invalidated, expired, forged) gets it deleted.
         session = request.loaded_session
         secure = request.scheme == "https"
+        cookie = self.session_cookie
         if session is not None and session.is_valid and session.is_stored:
-            response.add_header("Set-Cookie", session_cookie(SESSION_COOKIE_NAME, session, secure))
-        elif session is not None and SESSION_COOKIE_NAME in request.cookies:
-            response.add_header("Set-Cookie", expired_session_cookie(SESSION_COOKIE_NAME, secure))
+            response.add_header("Set-Cookie", session_cookie(cookie, session, secure))
+        elif session is not None and cookie.name in request.cookies:
+            response.add_header("Set-Cookie", expired_session_cookie(cookie, secure))
 
     def _finish(self, request: Request, response: Response) -> Outgoing:
         if request.reader is not EMPTY_BODY:

@@ -1,8 +1,11 @@
 """The response object controllers fill, and its streaming mode."""
 from __future__ import annotations
 
+import datetime
 import re
 import threading
+import time
+from email.utils import format_datetime, formatdate
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -26,6 +29,23 @@ if TYPE_CHECKING:
 
 HeaderValue = Union[str, list[str]]
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
+_COOKIE_ATTRIBUTE = re.compile(r"[\x21-\x3A\x3C-\x7E]+")  # printable ASCII but ";"
+
+
+def _http_date(expires: Union[datetime.datetime, int, float, str]) -> str:
+    """An ``Expires`` value: an aware datetime, seconds from now, or an HTTP date already."""
+    if isinstance(expires, datetime.datetime):
+        if expires.tzinfo is None:
+            raise ValueError("expires must be an aware datetime (naive ones have no time zone)")
+        return format_datetime(expires.astimezone(datetime.timezone.utc), usegmt=True)
+    if isinstance(expires, bool):
+        raise ValueError("expires must be a datetime, seconds from now, or an HTTP date")
+    if isinstance(expires, (int, float)):
+        return formatdate(time.time() + expires, usegmt=True)
+    return expires  # text: checked with the whole Set-Cookie line when written
 
 
 def check_header(name: str, value: str) -> None:
@@ -230,6 +250,49 @@ class Response:
     @cookies.setter
     def cookies(self, value: Cookies) -> None:
         self._cookies = value
+
+    def set_cookie(self, name: str, value: str = "", *, max_age: Optional[int] = None,
+                   expires: Union[datetime.datetime, int, float, str, None] = None, path: Optional[str] = "/",
+                   domain: Optional[str] = None, secure: bool = False, httponly: bool = False,
+                   samesite: Optional[str] = "Lax") -> None:
+        """Send a ``Set-Cookie`` for ``name`` (replacing one set earlier on this response).
+
+        ``expires``: an aware ``datetime``, seconds from now, or an HTTP date as text.
+        ``samesite``: ``"Lax"`` (the default, as browsers assume), ``"Strict"``, ``"None"``
+        (which needs ``secure=True``), or None to leave it out. ``ValueError`` for a name
+        or value a cookie cannot carry and for the refused attribute combinations.
+        """
+        if samesite is not None and samesite not in ("Lax", "Strict", "None"):
+            raise ValueError(f"samesite must be 'Lax', 'Strict', 'None' or None, not {samesite!r}")
+        if samesite == "None" and not secure:
+            raise ValueError("samesite='None' needs secure=True: browsers refuse such cookies otherwise")
+        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)):
+            raise ValueError(f"max_age must be whole seconds, not {max_age!r}")
+        if not _COOKIE_NAME.fullmatch(name):
+            raise ValueError(f"Invalid cookie name {name!r}")
+        attributes: dict[str, Any] = {}
+        for attribute, given in (("path", path), ("domain", domain)):
+            if given:
+                if not _COOKIE_ATTRIBUTE.fullmatch(given):
+                    raise ValueError(f"Invalid cookie {attribute} {given!r}")
+                attributes[attribute] = given
+        if max_age is not None:
+            attributes["max-age"] = str(max_age)
+        if expires is not None:
+            attributes["expires"] = _http_date(expires)
+        attributes.update(secure=secure, httponly=httponly, samesite=samesite or "")
+        self._cookies[name] = value  # SimpleCookie quotes a value with characters a cookie cannot carry bare
+        morsel = self._cookies[name]
+        for attribute, text in attributes.items():
+            if text:
+                morsel[attribute] = text
+
+    def delete_cookie(self, name: str, *, path: Optional[str] = "/", domain: Optional[str] = None,
+                      secure: bool = False, httponly: bool = False, samesite: Optional[str] = "Lax") -> None:
+        """Tell the client to drop cookie ``name``: an empty value that expired long ago
+        (``path`` and ``domain`` must be those it was set with)."""
+        self.set_cookie(name, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path, domain=domain,
+                        secure=secure, httponly=httponly, samesite=samesite)
 
     def set_header(self, key: str, value: str) -> None:
         """Set a header, replacing any value it had."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 from ...hooks.specs import hookimpl
 from ...http.errors import ConfigurationError
 from ...injection import builtin as _builtin
-from ...sessions import SESSION_COOKIE_NAME, Session, SessionFactory
+from ...sessions import Session, SessionFactory
 from .config import DEFAULT_URL, log
 from .event_loop import SCOPE_KEY, RequestScope, current_scope, kind_of_server
 from .factory import RedisSessionFactory
@@ -82,7 +82,7 @@ class RedisSessionsPlugin:
                 scope = state[SCOPE_KEY] = RequestScope(factory)
                 scope.token = current_scope.set(scope)
                 ctx.add_cleanup(scope.finish)
-            morsel = ctx.request.cookies.get(SESSION_COOKIE_NAME)
+            morsel = ctx.request.cookies.get(ctx.app.session_cookie.name)
             session_id = morsel.value if morsel is not None else ""
             if session_id and factory.is_plausible_id(session_id) and session_id not in scope.known:
                 scope.remember(session_id, await factory.run_io(factory.load, session_id, True))
