@@ -31,6 +31,7 @@ from .pipeline import Dispatcher, RouteEntry
 from .registrar import Registrar
 from .render import Renderer
 from .routes import Route, Router
+from .settings import check_options
 from .urls import UrlIndex
 
 if TYPE_CHECKING:
@@ -41,6 +42,14 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
 _LIMIT_NAMES = frozenset(Limits.__dataclass_fields__)
+_APPLICATION_OPTIONS = _LIMIT_NAMES | {
+    "resources", "gzip_content_types", "gzip_compress_level", "gzip_min_size", "run_sync_in_threadpool",
+    "threadpool_size", "websocket_ping_interval", "websocket_ping_timeout", "load_entry_points",
+    "shutdown_timeout", "title", "version", "description", "openapi_url", "docs_url"}
+_START_OPTIONS = _LIMIT_NAMES | {
+    "host", "port", "ssl", "ssl_protocol", "ssl_check_hostname", "keyfile", "certfile", "keypass", "resources",
+    "connection_idle_time", "keep_alive", "keep_alive_max_request", "gzip_content_types", "gzip_compress_level",
+    "gzip_min_size", "prefer_coroutine", "shutdown_timeout", "run_sync_in_threadpool"}
 
 
 def _limits(base: Limits, options: Mapping[str, Any]) -> Limits:
@@ -110,6 +119,16 @@ class Application(Registrar):
         session_cookie: Optional[SessionCookie] = None,
         **limits: Any,
     ) -> None:
+        check_options("Application()", dict(
+            resources=resources, gzip_content_types=gzip_content_types, gzip_compress_level=gzip_compress_level,
+            gzip_min_size=gzip_min_size, run_sync_in_threadpool=run_sync_in_threadpool,
+            threadpool_size=threadpool_size, websocket_ping_interval=websocket_ping_interval,
+            websocket_ping_timeout=websocket_ping_timeout, load_entry_points=load_entry_points,
+            shutdown_timeout=shutdown_timeout, title=title, version=version, description=description,
+            openapi_url=openapi_url, docs_url=docs_url, **limits), _APPLICATION_OPTIONS)
+        if session_cookie is not None and not isinstance(session_cookie, SessionCookie):
+            raise ConfigurationError(f"Application(): session_cookie={session_cookie!r} is not accepted; "
+                                     "expected a naja_atra.sessions.SessionCookie")
         super().__init__()
         self._dispatcher: Optional[Dispatcher] = None
         self.shutdown_timeout = shutdown_timeout
@@ -372,6 +391,17 @@ class Application(Registrar):
         **limits: Any,
     ) -> Server:
         """The server ``start`` would run, built and bound but not yet serving."""
+        check_options("start()", dict(
+            host=host, port=port, ssl=ssl, ssl_protocol=ssl_protocol, ssl_check_hostname=ssl_check_hostname,
+            keyfile=keyfile, certfile=certfile, keypass=keypass, resources=resources,
+            connection_idle_time=connection_idle_time, keep_alive=keep_alive,
+            keep_alive_max_request=keep_alive_max_request, gzip_content_types=gzip_content_types,
+            gzip_compress_level=gzip_compress_level, gzip_min_size=gzip_min_size,
+            prefer_coroutine=prefer_coroutine, shutdown_timeout=shutdown_timeout,
+            run_sync_in_threadpool=run_sync_in_threadpool, **limits), _START_OPTIONS)
+        if ssl_context is not None and not isinstance(ssl_context, _ssl.SSLContext):
+            raise ConfigurationError(
+                f"start(): ssl_context={ssl_context!r} is not accepted; expected an ssl.SSLContext")
         if run_sync_in_threadpool is not None:
             self.run_sync_in_threadpool = run_sync_in_threadpool
         if resources:
