@@ -40,7 +40,8 @@ from .injection.markers import (
 from .injection.model_binding import ModelBinding
 from .injection.providers import Depends
 from .models import DEFAULT_ENCODING
-from .sessions import SESSION_COOKIE_NAME, LocalSessionFactory, Session, SessionFactory
+from .plugins.cors import CORS
+from .sessions import SESSION_COOKIE_NAME, LocalSessionFactory, Session, SessionCookie, SessionFactory
 from .websocket.api import (
     WEBSOCKET_MESSAGE_BINARY,
     WEBSOCKET_MESSAGE_BINARY_FRAME,
@@ -183,4 +184,6 @@ __all__ = [
     "websocket_handshake",
     "websocket_message",
     "websocket_open",
+    "CORS",
+    "SessionCookie",
 ]

@@ -400,3 +400,27 @@ def serving(app: Application, driver: str = "threading", **options: Any) -> Iter
         thread.join(STOP_TIMEOUT)
         if thread.is_alive():
             raise AssertionError(f"the server thread did not end within {STOP_TIMEOUT} s of app.stop()")
+
+
+@contextlib.contextmanager
+def uvicorn_serving(asgi_app: Callable[..., Any]) -> Iterator[int]:
+    """``asgi_app`` under uvicorn in a thread on a free port of 127.0.0.1; the port. Stopped after."""
+    import pytest  # only the tests that ask for uvicorn need it
+
+    uvicorn = pytest.importorskip("uvicorn")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="critical", lifespan="on"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        try:
+            assert wait_until(lambda: server.started, timeout=STOP_TIMEOUT), "uvicorn did not start"
+            yield int(sock.getsockname()[1])
+        finally:
+            server.should_exit = True
+            thread.join(STOP_TIMEOUT)
+        assert not thread.is_alive(), "uvicorn did not stop"
+    finally:
+        sock.close()

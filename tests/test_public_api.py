@@ -19,6 +19,7 @@ EXPECTED = {
     "default_model_binding", "model_binding",
     "AppConf", "get_app_conf", "LocalSessionFactory", "DEFAULT_ENCODING",
     "websocket_close", "websocket_handler", "websocket_handshake", "websocket_message", "websocket_open",
+    "CORS", "SessionCookie",
     "RouteGroup", "UrlBuildError", "get", "post", "put", "patch", "delete", "head", "options", "include", "url_for",
 }
 

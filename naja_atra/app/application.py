@@ -276,7 +276,7 @@ class Application(Registrar):
             dispatcher = Dispatcher(
                 self, router, entries, Renderer(hooks.response_converters(self)), sessions,
                 GzipPolicy(self.gzip_content_types, self.gzip_compress_level, self.gzip_min_size), self._executor,
-                self.body_budget, hooks.json_codec(self) or DEFAULT_JSON_CODEC)
+                self.body_budget, hooks.json_codec(self) or DEFAULT_JSON_CODEC, hooks.response_hooks(self))
             # A registration from another thread during this build leaves it to be rebuilt.
             self._dispatcher = dispatcher if self._generation == generation else None
             return dispatcher

@@ -117,7 +117,8 @@ class Dispatcher:
     def __init__(self, app: Application, router: Router, entries: dict[Any, RouteEntry],
                  renderer: Renderer, sessions: SessionFactory, gzip: GzipPolicy,
                  executor: Optional[WorkerPool] = None, budget: Optional[BodyBudget] = None,
-                 json_codec: JsonCodec = DEFAULT_JSON_CODEC) -> None:
+                 json_codec: JsonCodec = DEFAULT_JSON_CODEC,
+                 response_hooks: Sequence[Callable[[Request, Response], None]] = ()) -> None:
         self.app = app
         #: Bytes of one buffered body kept in memory, and the server-wide memory budget.
         self.spool_threshold = app.limits.spool_threshold
@@ -134,13 +135,17 @@ class Dispatcher:
         self.gzip = gzip
         #: Renders the dict and list bodies a controller leaves in ``response.body``.
         self.json_codec = json_codec
+        #: Plugins' ``hook(request, response)``, run on every response before it is sent.
+        self.response_hooks = tuple(response_hooks)
         self.executor = executor
         self._loops = threading.local()
 
     # -- the response stream hooks (see Response.StreamHooks) ---------------------------
     def before_commit(self, request: Request, response: Response) -> None:
-        """Add the session cookie before a streamed head goes out."""
+        """Add the session cookie (and the plugins' headers) before a streamed head goes out."""
         self._session_cookie(request, response)
+        if self.response_hooks:
+            self._run_response_hooks(request, response)
 
     def stream_gzip(self, request: Request, response: Response) -> Optional[GzipStream]:
         """Gzip a streamed body when its content type is configured and accepted."""
@@ -148,6 +153,15 @@ class Dispatcher:
         if isinstance(content_type, str) and self.gzip.wants(request, content_type):
             return GzipStream(self.gzip.level)
         return None
+
+    def _run_response_hooks(self, request: Request, response: Response) -> None:
+        """The plugins' response hooks; one that fails is logged and the response goes out
+        without its change (a failing hook must not lose the answer)."""
+        for hook in self.response_hooks:
+            try:
+                hook(request, response)
+            except Exception:
+                _log.exception("Response hook %r failed for %s %s", hook, request.method, request.path)
 
     # -- the request path ----------------------------------------------------------------
     def _prepare(self, request: Request, response: Response) -> tuple[RequestContext, RouteEntry]:
@@ -317,8 +331,11 @@ class Dispatcher:
     def _finish(self, request: Request, response: Response) -> Outgoing:
         if request.reader is not EMPTY_BODY:
             _settle_body(request)
-        if not response.streaming and request.loaded_session is not None:
-            self._session_cookie(request, response)
+        if not response.streaming:
+            if request.loaded_session is not None:
+                self._session_cookie(request, response)
+            if self.response_hooks:
+                self._run_response_hooks(request, response)
         try:
             if isinstance(response.body, StaticFile):
                 open_static(request, response, self.gzip)
@@ -362,6 +379,8 @@ class Dispatcher:
             if name.lower() not in _BODY_HEADERS and name not in rendered.headers:
                 rendered.headers[name] = value
         rendered.bind(request, _NO_CHANNEL)
+        if self.response_hooks:
+            self._run_response_hooks(request, rendered)
         try:
             return _finalize(request, rendered, self.gzip, not request.keep_alive, self.json_codec)
         except (HttpError, TypeError) as final_exc:

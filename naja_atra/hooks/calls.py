@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Sequence
 
 import pluggy
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ..app.routes import FilterSpec, Route, Router
     from ..http.errors import HttpError
     from ..http.json_codec import JsonCodec
+    from ..http.request import Request
     from ..http.response import Response
     from ..injection.params import Param, Resolver
     from ..servers.common import Server
@@ -89,3 +90,9 @@ class Hooks:
             if replaced is not None:
                 document = replaced
         return document
+
+    def response_hooks(self, app: Application) -> list[Callable[[Request, Response], None]]:
+        """Every plugin's response hooks, in registration order."""
+        results: list[Optional[Sequence[Callable[[Request, Response], None]]]] = (
+            self._hook.naja_atra_response_hooks(app=app))
+        return [hook for group in reversed(results) if group for hook in group]

@@ -8,7 +8,7 @@ plugins in ``naja_atra.plugins``, all ``trylast`` so that any other implementati
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, ContextManager, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Optional, Sequence
 
 import pluggy
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..app.routes import FilterSpec, Route, Router
     from ..http.errors import HttpError
     from ..http.json_codec import JsonCodec
+    from ..http.request import Request
     from ..http.response import Response
     from ..injection.params import Param, Resolver
     from ..servers.common import Server
@@ -44,6 +45,7 @@ __all__ = [
     "naja_atra_add_cli_options",
     "naja_atra_json_codec",
     "naja_atra_openapi",
+    "naja_atra_response_hooks",
 ]
 
 PROJECT = "naja_atra"
@@ -143,3 +145,11 @@ def naja_atra_json_codec(app: Application) -> Optional[JsonCodec]:
 def naja_atra_openapi(app: Application, document: dict[str, Any]) -> Optional[dict[str, Any]]:
     """When ``app.openapi()`` builds the OpenAPI document: change ``document`` in place and
     return None, or return a replacement that the next plugin receives."""
+
+
+@hookspec
+def naja_atra_response_hooks(app: Application) -> Optional[Sequence[Callable[[Request, Response], None]]]:
+    """At build: callables ``hook(request, response)`` run on every response of the
+    application just before it is sent: a controller's, an error page, a 404 or 405, and a
+    streamed response before its head goes out. They may add or change headers (CORS does).
+    Applications whose plugins return none pay nothing per request."""

@@ -9,7 +9,20 @@ first, ``naja_atra.resolvers`` renders its 400s before the error pages, and
 """
 from __future__ import annotations
 
-from . import errors, filters, openapi, providers, render, resolvers, routing, servers, sessions, static, websocket
+from . import (
+    errors,
+    filters,
+    openapi,
+    options,
+    providers,
+    render,
+    resolvers,
+    routing,
+    servers,
+    sessions,
+    static,
+    websocket,
+)
 
 BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     ("naja_atra.routing", routing),
@@ -22,6 +35,8 @@ BUILTIN_PLUGINS: tuple[tuple[str, object], ...] = (
     # After static: its router wrapper is then the outer one, so the document and the docs
     # page are matched before any static file.
     ("naja_atra.openapi", openapi),
+    # Outermost router wrapper: an OPTIONS that any router inside refuses with 405 is answered.
+    ("naja_atra.options", options),
     ("naja_atra.websocket", websocket),
     # After websocket: its bare-``request`` rule must not claim ``request=Depends(...)``.
     ("naja_atra.providers", providers),

@@ -166,7 +166,10 @@ def route_added(p: Probe) -> None:
 
 
 def router(p: Probe) -> None:
-    assert type(p.app.dispatcher.router).__name__ == "CaseInsensitiveRouter"
+    router = p.app.dispatcher.router
+    while hasattr(router, "inner"):  # the built-in wrappers (naja_atra.options, ...) around it
+        router = router.inner
+    assert type(router).__name__ == "CaseInsensitiveRouter"
     reply = p.request("/Hello/")
     assert (reply.status, reply.text) == (200, "hello")
     reply = p.request("/HELLO", method="POST")

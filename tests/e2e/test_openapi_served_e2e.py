@@ -4,21 +4,17 @@ application mounted below a prefix): what ``naja_atra.openapi`` serves at ``open
 The page in a browser: ``tests/openapi/test_docs_page_browser.py``."""
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import threading
 from importlib import resources
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urljoin, urlsplit
 
-import pytest
 from openapi_spec_validator import validate
 
 from naja_atra import Application, FromHeader, HttpError, hookimpl
 from naja_atra.app.context import FilterContext
 
-from ..support import STOP_TIMEOUT, Client, Reply, wait_until
+from ..support import Client, Reply, uvicorn_serving
 
 Serve = Callable[..., Client]
 ASSETS = resources.files("naja_atra.openapi").joinpath("assets")
@@ -240,26 +236,6 @@ def mount(prefix: str, app: Application) -> Callable[..., Any]:
     return mounted
 
 
-@contextlib.contextmanager
-def uvicorn_serving(asgi_app: Callable[..., Any]) -> Iterator[int]:
-    """``asgi_app`` under uvicorn in a thread on a free port of 127.0.0.1; the port. Stopped after."""
-    uvicorn = pytest.importorskip("uvicorn")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="critical", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            assert wait_until(lambda: server.started, timeout=STOP_TIMEOUT), "uvicorn did not start"
-            yield int(sock.getsockname()[1])
-        finally:
-            server.should_exit = True
-            thread.join(STOP_TIMEOUT)
-        assert not thread.is_alive(), "uvicorn did not stop"
-    finally:
-        sock.close()
 
 
 def test_mounted_below_a_prefix_the_page_links_resolve_under_it() -> None:

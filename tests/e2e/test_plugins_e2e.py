@@ -122,8 +122,10 @@ def test_a_plugin_resolver_supplies_a_custom_type(serve: Serve) -> None:
     assert client.get("/me", headers={"X-User": "keijack"}).text == "hi keijack"
     assert client.get("/me?greeting=hello").text == "hello anonymous"
     assert client.get("/tenant", headers={"X-User": "u", "Host": "acme.example:80"}).text == "acme.example/u"
-    # Asked at build, once per parameter, not per request.
-    assert sorted(plugin.asked) == [("/me", "greeting"), ("/me", "user"), ("/tenant", "t"), ("/tenant", "user")]
+    # Asked at build, once per parameter, not per request (the built-in OPTIONS route on
+    # "/**" is asked about its ``request`` too).
+    assert sorted(plugin.asked) == [("/**", "request"), ("/me", "greeting"), ("/me", "user"), ("/tenant", "t"),
+                                    ("/tenant", "user")]
 
 
 def test_without_a_resolver_for_a_custom_type_the_start_fails_loudly(serve: Serve) -> None:
