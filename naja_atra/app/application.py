@@ -5,7 +5,20 @@ import argparse
 import contextlib
 import ssl as _ssl
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, TypeVar, Union, overload
+import time
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Callable,
+    Iterator,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from ..hooks.calls import Hooks
 from ..hooks.entrypoints import EntryPointPlugin, selected_plugins
@@ -27,6 +40,7 @@ from ..utils.workers import WorkerPool
 from ..websocket.session import OpenSessions
 from .filtering import CompiledFilter, RouteFilters
 from .invoke import compile_call
+from .lifecycle import Lifecycle, LifespanFactory
 from .pipeline import Dispatcher, RouteEntry
 from .registrar import Registrar
 from .render import Renderer
@@ -45,7 +59,8 @@ _LIMIT_NAMES = frozenset(Limits.__dataclass_fields__)
 _APPLICATION_OPTIONS = _LIMIT_NAMES | {
     "resources", "gzip_content_types", "gzip_compress_level", "gzip_min_size", "run_sync_in_threadpool",
     "threadpool_size", "websocket_ping_interval", "websocket_ping_timeout", "load_entry_points",
-    "shutdown_timeout", "title", "version", "description", "openapi_url", "docs_url"}
+    "shutdown_timeout", "title", "version", "description", "openapi_url", "docs_url", "on_startup", "on_shutdown",
+    "lifespan"}
 _START_OPTIONS = _LIMIT_NAMES | {
     "host", "port", "ssl", "ssl_protocol", "ssl_check_hostname", "keyfile", "certfile", "keypass", "resources",
     "connection_idle_time", "keep_alive", "keep_alive_max_request", "gzip_content_types", "gzip_compress_level",
@@ -117,6 +132,9 @@ class Application(Registrar):
         openapi_url: Optional[str] = None,
         docs_url: Optional[str] = None,
         session_cookie: Optional[SessionCookie] = None,
+        on_startup: Sequence[Callable[[], Any]] = (),
+        on_shutdown: Sequence[Callable[[], Any]] = (),
+        lifespan: Optional[LifespanFactory] = None,
         **limits: Any,
     ) -> None:
         check_options("Application()", dict(
@@ -125,7 +143,8 @@ class Application(Registrar):
             threadpool_size=threadpool_size, websocket_ping_interval=websocket_ping_interval,
             websocket_ping_timeout=websocket_ping_timeout, load_entry_points=load_entry_points,
             shutdown_timeout=shutdown_timeout, title=title, version=version, description=description,
-            openapi_url=openapi_url, docs_url=docs_url, **limits), _APPLICATION_OPTIONS)
+            openapi_url=openapi_url, docs_url=docs_url, on_startup=on_startup, on_shutdown=on_shutdown,
+            lifespan=lifespan, **limits), _APPLICATION_OPTIONS)
         if session_cookie is not None and not isinstance(session_cookie, SessionCookie):
             raise ConfigurationError(f"Application(): session_cookie={session_cookie!r} is not accepted; "
                                      "expected a naja_atra.sessions.SessionCookie")
@@ -176,6 +195,11 @@ class Application(Registrar):
         self.docs_url = docs_url
         #: The session cookie's name and attributes (naja-atra 1.x's name by default).
         self.session_cookie = session_cookie or SessionCookie()
+        #: Startup and shutdown callbacks and the ``lifespan`` context (``naja_atra.app.lifecycle``).
+        self.lifecycle = Lifecycle()
+        self.lifecycle.startup.extend(on_startup)
+        self.lifecycle.shutdown.extend(on_shutdown)
+        self.lifecycle.lifespan = lifespan
 
     # -- registration ------------------------------------------------------------------
     def _changed(self) -> None:
@@ -437,13 +461,43 @@ class Application(Registrar):
         self.server = server
         return server
 
+    def on_startup(self, func: F) -> F:
+        """Decorator: run ``func()`` (sync or async) when a server starts, before it serves
+        (see ``naja_atra.app.lifecycle`` for the order and for failures)."""
+        self.lifecycle.add(self.lifecycle.startup, func, "@on_startup")
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Decorator: run ``func()`` (sync or async) when the server has stopped serving."""
+        self.lifecycle.add(self.lifecycle.shutdown, func, "@on_shutdown")
+        return func
+
     @contextlib.contextmanager
     def lifespan(self) -> Iterator[None]:
-        """Enter every plugin's lifespan context; exit them in reverse order."""
+        """Enter every plugin's lifespan context, then the application's own startup
+        (``lifespan=``, ``on_startup``); leave them in reverse order. For drivers without an
+        event loop to share: async steps run on a private loop."""
         with contextlib.ExitStack() as stack:
             for cm in self.hooks.lifespan(self):
                 stack.enter_context(cm)
+            if not self.lifecycle.empty:
+                stack.enter_context(self.lifecycle.run_sync(self))
             yield
+        self._after_lifespan()
+
+    @contextlib.asynccontextmanager
+    async def lifespan_async(self) -> AsyncIterator[None]:
+        """``lifespan()`` on the running event loop (the asyncio server's ``start_async``,
+        ASGI servers): async startup and shutdown steps share the loop that serves."""
+        async with contextlib.AsyncExitStack() as stack:
+            for cm in self.hooks.lifespan(self):
+                stack.enter_context(cm)
+            if not self.lifecycle.empty:
+                await stack.enter_async_context(self.lifecycle.run_async(self))
+            yield
+        self._after_lifespan()
+
+    def _after_lifespan(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
@@ -461,7 +515,7 @@ class Application(Registrar):
         restored on return.
         """
         server = self.make_server(host, port, **options)
-        with self.lifespan():
+        with self._released_on_failure(server), self.lifespan():
             signals: contextlib.AbstractContextManager[bool] = (
                 stop_on_signals(server, self.websocket_sessions) if handle_signals
                 else contextlib.nullcontext(False))
@@ -480,7 +534,11 @@ class Application(Registrar):
         the previous handlers are restored on return.
         """
         server = self.make_server(host, port, **options)
-        with self.lifespan():
+        with self._released_on_failure(server):
+            await self._serve_async(server, handle_signals)
+
+    async def _serve_async(self, server: Server, handle_signals: bool) -> None:
+        async with self.lifespan_async():
             if handle_signals:
                 async with stop_on_signals_async(server, self.websocket_sessions):
                     await server.serve()
@@ -507,15 +565,34 @@ class Application(Registrar):
     def run_in_thread(self, **options: Any) -> threading.Thread:
         """Start serving in a daemon thread and return once it accepts (handy for tests)."""
         server = self.make_server(**options)
-        thread = threading.Thread(target=self._serve_quietly, args=(server,), daemon=True,
-                                  name="naja_atra-server")
+        failed: list[BaseException] = []
+
+        def serve() -> None:
+            try:
+                with self._released_on_failure(server), self.lifespan():
+                    server.serve_forever()
+            except BaseException as exc:  # noqa: B036 - handed to the caller below
+                failed.append(exc)
+
+        thread = threading.Thread(target=serve, daemon=True, name="naja_atra-server")
         thread.start()
-        if not server.ready.wait(10):
-            raise RuntimeError("server did not become ready within 10 s")
+        deadline = time.monotonic() + 10
+        while not server.ready.wait(0.02):
+            if failed or not thread.is_alive():
+                thread.join(1.0)
+                if failed:
+                    raise failed[0]  # a startup step failed: its error, with the step named
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("server did not become ready within 10 s")
         return thread
 
-    def _serve_quietly(self, server: Server) -> None:
-        with self.lifespan():
-            server.serve_forever()
+    @contextlib.contextmanager
+    def _released_on_failure(self, server: Server) -> Iterator[None]:
+        """Release the port of a server whose start failed (a startup step raised)."""
+        try:
+            yield
+        except BaseException:
+            server.stop_accepting()
+            raise
 
 

@@ -75,6 +75,17 @@ def _string_mapping(value: Any) -> Optional[str]:
     return None if all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()) else words
 
 
+def _callables(value: Any) -> Optional[str]:
+    words = "a list or tuple of functions"
+    if not isinstance(value, (list, tuple)) or not all(callable(item) for item in value):
+        return words
+    return None
+
+
+def _callable(value: Any) -> Optional[str]:
+    return None if callable(value) else "a function"
+
+
 FLAG = instance(bool, "True or False")
 TEXT = instance(str, "a string")
 COUNT = whole(1)
@@ -119,6 +130,9 @@ OPTION_RULES: dict[str, Rule] = {
     "description": TEXT,
     "openapi_url": optional(TEXT),
     "docs_url": optional(TEXT),
+    "on_startup": _callables,
+    "on_shutdown": _callables,
+    "lifespan": optional(_callable),
     # start(...) / make_server(...)
     "host": TEXT,
     "port": whole(0, 65535),
