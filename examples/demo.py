@@ -1,6 +1,7 @@
 """A small demo application: run it, then open http://127.0.0.1:9090/ ."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 from naja_atra import (
@@ -78,6 +79,14 @@ def timing(ctx) -> None:  # type: ignore[no-untyped-def]
     ctx.do_chain()
 
 
+def main() -> None:
+    """``python3 examples/demo.py [--host HOST] [--port PORT]``."""
+    parser = argparse.ArgumentParser(description="The naja_atra demo application.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9090, help="port to listen on (default 9090; 0: any free one)")
+    args = parser.parse_args()
+    server.start(host=args.host, port=args.port)  # logs the URL it serves
+
+
 if __name__ == "__main__":
-    print("Serving on http://127.0.0.1:9090/ (Ctrl-C to stop)")
-    server.start(host="127.0.0.1", port=9090)
+    main()

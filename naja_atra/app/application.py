@@ -35,6 +35,7 @@ from ..servers.config import ServerConfig
 from ..servers.shutdown import DEFAULT_SHUTDOWN_TIMEOUT, stop_on_signals, stop_on_signals_async, stop_server
 from ..servers.tls import make_ssl_context
 from ..sessions import SessionCookie, SessionFactory
+from ..utils.logger import get_logger
 from ..utils.scan import scan as _scan
 from ..utils.workers import WorkerPool
 from ..websocket.session import OpenSessions
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from ..adapters.wsgi import WsgiAdapter
     from ..testing import TestClient
 
+_log = get_logger("naja_atra.app")
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
 _LIMIT_NAMES = frozenset(Limits.__dataclass_fields__)
@@ -515,6 +517,7 @@ class Application(Registrar):
         restored on return.
         """
         server = self.make_server(host, port, **options)
+        self._announce(server)
         with self._released_on_failure(server), self.lifespan():
             signals: contextlib.AbstractContextManager[bool] = (
                 stop_on_signals(server, self.websocket_sessions) if handle_signals
@@ -534,6 +537,7 @@ class Application(Registrar):
         the previous handlers are restored on return.
         """
         server = self.make_server(host, port, **options)
+        self._announce(server)
         with self._released_on_failure(server):
             await self._serve_async(server, handle_signals)
 
@@ -585,6 +589,20 @@ class Application(Registrar):
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("server did not become ready within 10 s")
         return thread
+
+    def _announce(self, server: Server) -> None:
+        """The startup line (``start()``/``start_async()``; ``run_in_thread()`` stays quiet), and
+        a warning when there is nothing to serve."""
+        config = server.config
+        host = config.host or "0.0.0.0"
+        shown = f"[{host}]" if ":" in host else host
+        kind = "asyncio" if config.prefer_coroutine else "threading"
+        everywhere = " (every interface)" if config.host in ("", "0.0.0.0", "::") else ""
+        _log.info("serving on %s://%s:%d%s with the %s server; Ctrl-C to stop",
+                  config.scheme, shown, server.port, everywhere, kind)
+        if all(route.extras.get("options") for route in self.routes()):  # only the built-in OPTIONS answer
+            _log.warning("the application has no routes, WebSocket endpoints or static resources: "
+                         "every request will be a 404 (were the controller modules imported?)")
 
     @contextlib.contextmanager
     def _released_on_failure(self, server: Server) -> Iterator[None]:
