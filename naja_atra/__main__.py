@@ -14,7 +14,8 @@ from .utils.scan import ON_ERROR_CHOICES
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of the original framework, plus ``--routes`` and plugin options."""
+    """The command line of the original framework, plus ``--routes``, ``--plugins`` and the
+    options of the plugins (installed entry-point plugins are loaded first, so theirs exist)."""
     parser = argparse.ArgumentParser(prog="python -m naja_atra", description="Serve the controllers of a project.")
     parser.add_argument("-p", "--port", type=int, default=9090, help="port to listen on (default: 9090)")
     parser.add_argument("-b", "--bind", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
@@ -31,13 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--routes", action="store_true", help="print the route table and exit")
     parser.add_argument("--plugins", action="store_true",
                         help="list the loaded plugins, their distribution, version and hooks, and exit")
+    default_app.load_entry_point_plugins()
     default_app.hooks.add_cli_options(parser)
     return parser
 
 
 def plugin_lines(app: Application) -> list[str]:
-    """One line per registered plugin: name, distribution, version, implemented hooks."""
-    app.build()
+    """One line per registered plugin: name, distribution, version, implemented hooks (the
+    application is not built: a plugin blocked or missing must not stop the listing)."""
+    app.load_entry_point_plugins()
     origins = {p.name: (p.distribution, p.version) for p in app.entry_point_plugins}
     pm = app.plugin_manager
     lines = []
@@ -57,16 +60,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     default_app.cli_args = args
     if args.loglevel:
         logger.set_level(args.loglevel.upper())
-    default_app.scan(regx=args.regex, project_dir=args.scan, on_error=args.scan_errors)
+    if args.plugins:  # before the scan: listing plugins imports nothing of the project
+        for line in plugin_lines(default_app):
+            print(line)
+        return 0
+    try:
+        # The route table must not quietly miss a module: there a failed import is an error.
+        default_app.scan(regx=args.regex, project_dir=args.scan, on_error="raise" if args.routes else args.scan_errors)
+    except (ImportError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if args.resources:
         default_app.resources["/**"] = os.path.abspath(args.resources)
     if args.routes:
         for route in default_app.routes():
-            print(route.describe().rstrip())
-        return 0
-    if args.plugins:
-        for line in plugin_lines(default_app):
-            print(line)
+            if not route.extras.get("options"):  # the built-in OPTIONS answer is not a route of the project
+                print(route.describe().rstrip())
         return 0
     # start() stops gracefully on SIGTERM/SIGINT (a second signal forces) and restores the
     # previous handlers when it returns.

@@ -270,7 +270,7 @@ class Application(Registrar):
             generation = self._generation
             if not self._configured:
                 self._configured = True
-                self._register_entry_points()
+                self.load_entry_point_plugins()
                 hooks.configure(self)
                 generation = self._generation
             self.plugin_manager.check_hooks()
@@ -307,8 +307,10 @@ class Application(Registrar):
             self._dispatcher = dispatcher if self._generation == generation else None
             return dispatcher
 
-    def _register_entry_points(self) -> None:
-        """Register the installed ``naja_atra`` entry-point plugins the environment allows."""
+    def load_entry_point_plugins(self) -> None:
+        """Register the installed ``naja_atra`` entry-point plugins the environment allows
+        (done by the first build; the CLI does it before building its parser, so that their
+        command-line options exist). Idempotent."""
         if not self.load_entry_points:
             return
         chosen, blocked = selected_plugins()

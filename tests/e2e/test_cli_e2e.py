@@ -89,3 +89,74 @@ def test_plugins_option_lists_builtins_and_entry_points(project: Path,
     assert set(lines) >= {"naja_atra.routing", "naja_atra.resolvers", "naja_atra.sessions", "naja_atra.errors",
                           "naja_atra.filters", "naja_atra.render", "naja_atra.static", "naja_atra.websocket",
                           "naja_atra.servers", "naja_atra.openapi"}
+
+
+def _installed(tmp_path_factory: pytest.TempPathFactory, module: str, name: str = "optplug") -> dict[str, str]:
+    """An installed distribution whose ``naja_atra`` entry point is ``module`` (its code):
+    a ``.dist-info`` folder on ``PYTHONPATH``, as pip leaves one; the environment to run with."""
+    dist_root = tmp_path_factory.mktemp("site")
+    (dist_root / f"{name}_mod.py").write_text(module)
+    info = dist_root / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[naja_atra]\n{name} = {name}_mod\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAJA_ATRA_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(dist_root), *sys.path])
+    return env
+
+
+OPTION_PLUGIN = '''
+import naja_atra
+
+@naja_atra.hookimpl
+def naja_atra_add_cli_options(parser):
+    parser.add_argument("--greeting", default="hi")
+
+@naja_atra.hookimpl
+def naja_atra_configure(app):
+    greeting = app.cli_args.greeting if app.cli_args is not None else "none"
+
+    @app.route("/greet/" + greeting)
+    def greet():
+        return greeting
+'''
+
+
+def test_an_installed_plugins_option_is_accepted(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    env = _installed(tmp_path_factory, OPTION_PLUGIN)
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--greeting", "salut", "--routes"],
+                          capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0, done.stderr
+    assert any(line.split()[1:2] == ["/greet/salut"] for line in done.stdout.splitlines()), done.stdout
+    helped = subprocess.run([sys.executable, "-m", "naja_atra", "--help"], capture_output=True, text=True,
+                            timeout=30, env=env)
+    assert "--greeting" in helped.stdout
+
+
+def test_plugins_lists_without_importing_the_project(tmp_path: Path,
+                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A folder whose modules cannot be imported (a benchmark needing flask, say), and a
+    blocked plugin: ``--plugins`` still lists, marks the blocked one, and imports nothing."""
+    (tmp_path / "needs_flask.py").write_text("import flask_that_is_not_installed\n")
+    env = _installed(tmp_path_factory, "import naja_atra\n")
+    env["NAJA_ATRA_DISABLED_PLUGINS"] = "optplug"
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(tmp_path), "--plugins"],
+                          capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "flask_that_is_not_installed" not in done.stdout + done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()}
+    assert lines["optplug"].endswith("(blocked)")
+    assert "naja_atra.routing" in lines
+
+
+def test_routes_reports_a_failed_import_with_module_and_file(project: Path) -> None:
+    broken = project / "broken_controller.py"
+    broken.write_text("from naja_atra import route\n\nraise RuntimeError('half-written controller')\n")
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--routes"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, done.stderr
+    assert "'broken_controller'" in error_lines[0] and str(broken) in error_lines[0]
+    assert "RuntimeError: half-written controller" in error_lines[0]
+    assert "Traceback" not in done.stderr
