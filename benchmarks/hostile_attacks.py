@@ -274,7 +274,7 @@ def ws_slow_reader(port: int, readers: int, seconds: float) -> Outcome:
         while not stop.is_set():
             try:
                 data = sock.recv(1 << 20)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

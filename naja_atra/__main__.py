@@ -65,10 +65,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(line)
         return 0
     try:
-        # The route table must not quietly miss a module: there a failed import is an error.
-        default_app.scan(regx=args.regex, project_dir=args.scan, on_error="raise" if args.routes else args.scan_errors)
-    except (ImportError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        default_app.scan(regx=args.regex, project_dir=args.scan, on_error=args.scan_errors)
+    except (ImportError, FileNotFoundError) as error:  # --scan-errors raise: one line, no traceback
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     if args.resources:
         default_app.resources["/**"] = os.path.abspath(args.resources)

@@ -368,7 +368,7 @@ def exchange(port: int, data: bytes, timeout: float = WAIT, until_close: bool = 
             sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 piece = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return received, False
             if not piece:
                 return received, True

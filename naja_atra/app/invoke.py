@@ -36,7 +36,7 @@ class CompiledCall:
         #: A resolver hands the controller the body as a stream (``RequestBodyReader``): the
         #: body is then not read before the controller runs.
         self.streams_body = any(getattr(r, "streams_body", False) for r in funcs)
-        pairs = tuple(zip(names, funcs))
+        pairs = tuple(zip(names, funcs, strict=False))
 
         def call_sync(ctx: RequestContext) -> Any:
             kwargs = {name: resolve(ctx) for name, resolve in pairs}
@@ -47,7 +47,7 @@ class CompiledCall:
 
         async def call_async(ctx: RequestContext) -> Any:
             kwargs = {}
-            for name, resolve, is_async in zip(names, funcs, async_flags):
+            for name, resolve, is_async in zip(names, funcs, async_flags, strict=False):
                 value = resolve(ctx)
                 kwargs[name] = (await value) if is_async else value
             if make_instance is not None:

@@ -12,7 +12,6 @@ Names are entry-point names, which are also the names the plugins are registered
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from importlib import metadata
@@ -38,10 +37,7 @@ def _discover() -> list[metadata.EntryPoint]:
     global _found
     with _lock:
         if _found is None:
-            if sys.version_info >= (3, 10):
-                _found = list(metadata.entry_points(group=GROUP))
-            else:  # pragma: no cover - Python 3.9's API
-                _found = list(metadata.entry_points().get(GROUP, []))
+            _found = list(metadata.entry_points(group=GROUP))
         return _found
 
 

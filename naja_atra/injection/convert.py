@@ -542,7 +542,7 @@ class _JsonBuilder:
                 raise _fail(label, value, f"expected an array of {len(items)} items")
             out: list[Any] = []
             issues: list[Issue] = []
-            for index, (convert, entry) in enumerate(zip(items, value)):
+            for index, (convert, entry) in enumerate(zip(items, value, strict=False)):
                 try:
                     out.append(convert(entry))
                 except ConversionError as exc:

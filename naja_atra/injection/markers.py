@@ -55,9 +55,12 @@ class _MarkerStr(str, Marker):
     """A marker that is also its string value.
 
     Two markers of the same class are equal only when they name the same thing (same
-    string, same ``_identity``): ``Annotated[int, Parameter("p")]`` and
-    ``Annotated[int, Parameter("s")]`` must not be cached by ``typing`` as one type. Against
-    anything else a marker compares as its string value, so ``name == name2`` of the original API holds.
+    string, same ``_identity``), and markers of different classes never are:
+    ``Annotated[int, Parameter("p")]`` and ``Annotated[int, Parameter("s")]`` (or
+    ``Annotated[int, PathValue()]`` and ``Annotated[int, Header("X")]``, both of string value
+    ``""``) must not be cached by ``typing`` as one type, which Python 3.10 does by equality.
+    Against anything else a marker compares as its string value, so ``name == name2`` of the
+    original API holds.
     """
 
     def _identity(self) -> tuple[Any, ...]:
@@ -67,6 +70,8 @@ class _MarkerStr(str, Marker):
         if type(other) is type(self):
             assert isinstance(other, _MarkerStr)
             return str.__eq__(self, other) and self._identity() == other._identity()
+        if isinstance(other, Marker):
+            return False
         return str.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:

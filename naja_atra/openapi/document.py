@@ -117,7 +117,7 @@ class _Document:
         body = template.pop("requestBody", None)
         # One dict per operation: a plugin editing one must not edit the others.
         operations = [template] + [copy_schema(template) for _ in methods[1:]]
-        for method, operation in zip(methods, operations):
+        for method, operation in zip(methods, operations, strict=False):
             operation["operationId"] = self.ids.take(endpoint if len(listed) == 1 else f"{endpoint}_{method.lower()}")
             if body is not None and (route.methods or method == "POST"):
                 operation["requestBody"] = body

@@ -257,7 +257,7 @@ class DefaultRouter:
             found = _walk(self._reverse, segments, 0, values, search, True)
         if found is not None:
             entry, captured = found
-            return RouteMatch(entry.route, dict(zip(entry.names, captured)))
+            return RouteMatch(entry.route, dict(zip(entry.names, captured, strict=False)))
 
         for regex, endpoint in self._regexps:
             # 1.x matched the expression against the path with and without its leading "/"

@@ -86,7 +86,7 @@ class WildcardPattern:
         m = self.regex.fullmatch(path)
         if m is None:
             return None
-        return dict(zip(self.names, m.groups()))
+        return dict(zip(self.names, m.groups(), strict=False))
 
     def tail(self, path: str) -> Optional[str]:
         """If ``path`` matches: its part from the first segment that is not plain text in

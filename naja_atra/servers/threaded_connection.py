@@ -321,7 +321,7 @@ class Connection:
             try:
                 sock.settimeout(min(self.limits.body_timeout, rate.remaining()))
                 data = sock.recv(RECV_SIZE)
-            except socket.timeout:
+            except TimeoutError:
                 data = None
             waited = time.monotonic() - started
             if not rate.record(len(data) if data else 0, waited) or (
@@ -408,7 +408,7 @@ class Connection:
                     data = data[sent:]  # rare: the rest waits for the client anyway
                 sock.settimeout(self.limits.write_timeout)
                 sock.sendall(data)
-            except socket.timeout:
+            except TimeoutError:
                 self.abort()
                 raise ClientDisconnected(f"the client read nothing for {self.limits.write_timeout:g} s") from None
             except OSError as exc:

@@ -89,7 +89,7 @@ class TestWebSocket:
         try:
             self._sock.settimeout(self.timeout)
             self._sock.sendall(data)
-        except socket.timeout:
+        except TimeoutError:
             raise WebSocketTimeout(f"Sending timed out after {self.timeout} s") from None
         except OSError:
             self._end(1006, "")
@@ -121,7 +121,7 @@ class TestWebSocket:
         try:
             self._sock.settimeout(remaining)
             data = self._sock.recv(_RECV_SIZE)
-        except socket.timeout:
+        except TimeoutError:
             raise WebSocketTimeout(f"No {what} in time") from None
         except OSError:
             data = b""

@@ -34,7 +34,7 @@ def _read_reply(sock: socket.socket) -> bytes:
     while True:
         try:
             data = sock.recv(65536)
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             break
         if not data:
             break

@@ -150,9 +150,11 @@ def test_plugins_lists_without_importing_the_project(tmp_path: Path,
 
 
 def test_routes_reports_a_failed_import_with_module_and_file(project: Path) -> None:
+    """With ``--scan-errors raise`` one line names the module, its file and the error (the
+    default, ``log``, logs the same with its traceback and lists the other routes: 1.x's way)."""
     broken = project / "broken_controller.py"
     broken.write_text("from naja_atra import route\n\nraise RuntimeError('half-written controller')\n")
-    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--routes"],
+    done = subprocess.run([sys.executable, "-m", "naja_atra", "-s", str(project), "--routes", "--scan-errors", "raise"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]

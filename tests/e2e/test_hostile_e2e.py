@@ -124,7 +124,7 @@ class RawConn:
             return self.sock.recv(1) == b""
         except ConnectionResetError:
             return True
-        except socket.timeout:
+        except TimeoutError:
             return False
 
 
@@ -514,7 +514,7 @@ def test_unread_body_does_not_become_the_next_request(serve: Serve) -> None:
         conn.sock.settimeout(0.3)
         try:
             extra = conn.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             extra = b""
         assert extra == b"", "no third response"
     assert seen == ["ignore", "ping"]

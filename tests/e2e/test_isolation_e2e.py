@@ -213,7 +213,7 @@ def test_two_default_session_stores_do_not_share_ids(driver: str) -> None:
     for app in apps:
         app.route("/id")(session_id)
     try:
-        for app, coroutine in zip(apps, (driver == "asyncio", driver != "asyncio")):
+        for app, coroutine in zip(apps, (driver == "asyncio", driver != "asyncio"), strict=False):
             app.run_in_thread(host="127.0.0.1", port=0, prefer_coroutine=coroutine)
         ports = [app.server.port for app in apps if app.server is not None]
         first, second = Client(ports[0]), Client(ports[1])

@@ -132,7 +132,7 @@ def wait_for_eof(ws: websocket.WebSocket) -> bool:
                 return True
         except (ConnectionResetError, BrokenPipeError):
             return True
-        except socket.timeout:
+        except TimeoutError:
             return False
     return False
 

@@ -144,3 +144,14 @@ def test_typed_marker_defaults_are_converted_at_build() -> None:
         return {"page": page, "n": n, "missing": missing}
 
     assert TestClient(app).get("/p").json() == {"page": 1, "n": None, "missing": None}
+
+
+def test_markers_of_different_kinds_are_never_equal() -> None:
+    """Both are the string "", yet ``Annotated[int, PathValue()]`` and
+    ``Annotated[int, Header("X-Count")]`` must stay two types: Python 3.10's ``typing`` cache
+    looks them up by equality (it once served the header's annotation for the path value)."""
+    path, header = PathValue(), Header("X-Count")
+    assert path == "" and header == ""
+    assert path != header and not (path == header)
+    assert get_args(Annotated[int, header])[1] is header
+    assert get_args(Annotated[int, path])[1] is path

@@ -284,5 +284,5 @@ def is_closed(sock: socket.socket, timeout: float = WAIT) -> bool:
                 return True
     except (ConnectionResetError, BrokenPipeError):
         return True
-    except socket.timeout:
+    except TimeoutError:
         return False

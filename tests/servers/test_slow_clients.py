@@ -26,7 +26,7 @@ def test_header_timeout_cuts_off_a_trickling_client(start_server: Start) -> None
             try:
                 sock.sendall(bytes([byte]))
                 reply += sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break

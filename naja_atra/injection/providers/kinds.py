@@ -120,7 +120,7 @@ def make_create(func: Callable[..., Any], name: str, kind: str,
 
     async def call_async(ctx: RequestContext) -> Any:
         kwargs = {}
-        for (arg, resolve), awaited in zip(pairs, flags):
+        for (arg, resolve), awaited in zip(pairs, flags, strict=False):
             value = resolve(ctx)
             kwargs[arg] = (await value) if awaited else value
         if kind == FUNCTION:

@@ -96,7 +96,7 @@ def parse_hash(reply: Iterable[Any], created: float) -> tuple[float, dict[str, b
     """
     items = iter(reply)
     values: dict[str, bytes] = {}
-    for field, value in zip(items, items):
+    for field, value in zip(items, items, strict=False):
         field_b = field if isinstance(field, bytes) else str(field).encode("utf-8")
         value_b = value if isinstance(value, bytes) else str(value).encode("utf-8")
         if field_b.startswith(_ATTR_BYTES):
