@@ -3,7 +3,6 @@ and from JSON values, reporting every bad value with its path."""
 from __future__ import annotations
 
 import enum
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, NewType, Optional, Set, Tuple, Union
 
@@ -174,7 +173,6 @@ def test_strings_converter_refuses_fixed_tuples_and_non_lists() -> None:
         strings_converter(int)
 
 
-@pytest.mark.skipif(sys.version_info < (3, 10), reason="X | Y needs Python 3.10")
 def test_pep604_unions() -> None:
     tp = eval("int | None")
     assert string_converter(tp)("3") == 3
