@@ -16,7 +16,6 @@ import contextlib
 import gzip
 import http.client
 import io
-import socket
 import threading
 import wsgiref.simple_server
 from pathlib import Path
@@ -29,7 +28,7 @@ from naja_atra.http.compression import GzipPieces
 from naja_atra.http.file_response import FileChunks, gzip_etag
 from naja_atra.testing.exchange import exchange
 
-from ..support import STOP_TIMEOUT, WAIT, Client, wait_until
+from ..support import STOP_TIMEOUT, WAIT, Client, uvicorn_serving
 
 Serve = Callable[..., Client]
 
@@ -552,17 +551,8 @@ def test_asgi_adapter_sends_a_gzipped_file_without_a_length(site: Path) -> None:
 
 
 def test_asgi_under_uvicorn(site: Path) -> None:
-    uvicorn = pytest.importorskip("uvicorn")
-    app = make_app(site)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        assert wait_until(lambda: server.started, timeout=STOP_TIMEOUT), "uvicorn did not start"
-        client = Client(sock.getsockname()[1])
+    with uvicorn_serving(make_app(site)) as port:
+        client = Client(port)
         reply = client.get("/static/page.txt", headers=GZIP)
         assert reply.status == 200
         assert reply.header("Content-Encoding") == "gzip"
@@ -578,11 +568,6 @@ def test_asgi_under_uvicorn(site: Path) -> None:
             assert gzip.decompress(client.request("GET", "/tiny", headers=GZIP, conn=conn).body) == TINY
         finally:
             conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        sock.close()
-    assert not thread.is_alive()
 
 
 def test_http_client_reads_the_chunked_gzip_body_of_both_drivers_identically(serve: Serve, site: Path) -> None:

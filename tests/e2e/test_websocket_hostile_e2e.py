@@ -22,14 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import pytest
 import websocket
 from websocket import ABNF
 
 from naja_atra import Application, WebsocketCloseReason, WebsocketHandler, WebsocketSession
 from naja_atra.servers import make_ssl_context
 
-from ..support import Client, wait_until
+from ..support import Client, uvicorn_serving
 
 Serve = Callable[..., Client]
 
@@ -264,20 +263,10 @@ def test_more_fragments_than_the_limit_fail_with_1009(serve: Serve) -> None:
 
 
 @contextlib.contextmanager
-def uvicorn_serving(app: Application) -> Iterator[Client]:
-    """``app`` as the ASGI application of uvicorn, in a thread on a free port (stopped after)."""
-    uvicorn = pytest.importorskip("uvicorn")
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
-    thread.start()
-    try:
-        assert wait_until(lambda: server.started or not thread.is_alive(), WAIT) and server.started
-        yield Client(server.servers[0].sockets[0].getsockname()[1])
-    finally:
-        server.should_exit = True
-        thread.join(WAIT)
-        assert not thread.is_alive(), "uvicorn did not stop"
+def uvicorn_client(app: Application) -> Iterator[Client]:
+    """``app`` under uvicorn in a thread (``tests/support.py``), as a ``Client``."""
+    with uvicorn_serving(app) as port:
+        yield Client(port)
 
 
 def test_under_asgi_a_client_that_never_reads_is_dropped_too() -> None:
@@ -288,7 +277,7 @@ def test_under_asgi_a_client_that_never_reads_is_dropped_too() -> None:
     server = Server()
     app = hostile_app(server)
     app.limits = replace(app.limits, websocket_send_buffer=SEND_BUFFER, write_timeout=WRITE_TIMEOUT)
-    with uvicorn_serving(app) as client:
+    with uvicorn_client(app) as client:
         with connect(client, "idle", sockopt=SMALL_RCVBUF), connect(client, "reader") as reader:
             assert server.wait(lambda: server.opened == {"idle", "reader"})
             for n in range(80):
@@ -312,7 +301,7 @@ def test_under_asgi_a_send_the_server_does_not_complete_drops_the_client() -> No
     server = Server()
     app = hostile_app(server)
     app.limits = replace(app.limits, websocket_send_buffer=64 * KIB * KIB, write_timeout=WRITE_TIMEOUT)
-    with uvicorn_serving(app) as client, connect(client, "idle", sockopt=SMALL_RCVBUF) as idle:
+    with uvicorn_client(app) as client, connect(client, "idle", sockopt=SMALL_RCVBUF) as idle:
         assert server.wait(lambda: "idle" in server.opened)
         start = time.monotonic()
         idle.send("big 4")
